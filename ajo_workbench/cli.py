@@ -1,0 +1,205 @@
+"""The ``ajo-workbench`` command line (SPEC §11.2).
+
+Exit codes: 0 ok, 1 campaign errors (a broken file, validation errors, a refused
+action, an execution that did not finish), 2 usage errors (bad arguments, a bad
+import, an unusable workspace).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ajo_workbench.engine import Execution
+from ajo_workbench.errors import (
+    DataError,
+    DefinitionError,
+    ExecutionError,
+    LifecycleError,
+    ValidationError,
+    WorkbenchError,
+    WorkspaceError,
+)
+from ajo_workbench.model.alerts import errors
+from ajo_workbench.model.definition import load_definition
+from ajo_workbench.workspace import Workspace, summary
+
+OK, CAMPAIGN_ERRORS, USAGE_ERRORS = 0, 1, 2
+DEFAULT_WORKSPACE = "workspace"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.command
+    try:
+        return command(args)
+    except (DefinitionError, ValidationError, LifecycleError, ExecutionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return CAMPAIGN_ERRORS
+    except (DataError, WorkspaceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERRORS
+    except (KeyError, WorkbenchError) as error:
+        print(f"error: {error.args[0] if error.args else error}", file=sys.stderr)
+        return USAGE_ERRORS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ajo-workbench",
+        description="Orchestrated marketing campaigns, headless.",
+    )
+    parser.add_argument(
+        "--workspace",
+        "-w",
+        default=os.environ.get("AJO_WORKBENCH_WORKSPACE", DEFAULT_WORKSPACE),
+        help="workspace folder (default: $AJO_WORKBENCH_WORKSPACE or ./workspace)",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    sample = commands.add_parser("sample", help="generate sample data")
+    sample.add_argument("--profiles", type=int, default=50_000)
+    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--purchases-per-profile", type=float, default=5.0)
+    sample.set_defaults(command=_sample)
+
+    table = commands.add_parser("import", help="import a Parquet or CSV table")
+    table.add_argument("name")
+    table.add_argument("file", type=Path)
+    table.add_argument("--key", required=True, help="primary-key column")
+    table.add_argument(
+        "--link",
+        action="append",
+        default=[],
+        metavar="COLUMN=TABLE",
+        help="a column pointing at another table's key (repeatable)",
+    )
+    table.set_defaults(command=_import)
+
+    check = commands.add_parser("validate", help="validate a campaign file")
+    check.add_argument("file", type=Path)
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(command=_validate)
+
+    test = commands.add_parser("test", help="run a test execution of a campaign file")
+    test.add_argument("file", type=Path)
+    test.add_argument("--json", action="store_true", help="print JSON")
+    test.add_argument("--timeout", type=float, default=None, help="seconds")
+    test.set_defaults(command=_test)
+
+    for name, helptext in (
+        ("logs", "show a campaign's log"),
+        ("tasks", "show the tasks of its latest execution"),
+    ):
+        show = commands.add_parser(name, help=helptext)
+        show.add_argument("campaign")
+        show.add_argument("--json", action="store_true", help="print JSON")
+        show.set_defaults(command=_show, what=name)
+    return parser
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    return Workspace(args.workspace)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    infos = _workspace(args).generate_sample_data(
+        profiles=args.profiles,
+        seed=args.seed,
+        purchases_per_profile=args.purchases_per_profile,
+    )
+    for name, info in infos.items():
+        print(f"{name:<10} {info.rows:>12,} rows")
+    print(f"sample data in {args.workspace} ({time.perf_counter() - started:.1f} s)")
+    return OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    links = {}
+    for item in args.link:
+        column, separator, target = item.partition("=")
+        if not separator or not column or not target:
+            raise DataError(f"--link {item!r} must read COLUMN=TABLE")
+        links[column] = target
+    info = _workspace(args).import_table(
+        args.name, args.file, key=args.key, links=links
+    )
+    print(f"{info.name}: {info.rows:,} rows, key {info.key}")
+    return OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    definition = load_definition(args.file)
+    workspace_path = Path(args.workspace)
+    if (workspace_path / "workspace.db").exists():
+        alerts = Workspace(workspace_path).validate(definition)
+    else:
+        from ajo_workbench.validation import validate
+
+        alerts = validate(definition)
+    if args.json:
+        print(json.dumps([alert.to_dict() for alert in alerts], indent=2))
+    else:
+        for alert in alerts:
+            print(alert)
+        print(
+            f"{len(errors(alerts))} error(s), "
+            f"{len(alerts) - len(errors(alerts))} warning(s)"
+        )
+    return CAMPAIGN_ERRORS if errors(alerts) else OK
+
+
+def _test(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    campaign = workspace.load_campaign(args.file)
+    started = time.perf_counter()
+    run = campaign.start().wait(args.timeout)
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(summary(run), indent=2))
+    else:
+        _print_summary(run, campaign.name, elapsed)
+    return OK if run.state == "finished" else CAMPAIGN_ERRORS
+
+
+def _print_summary(run: Execution, name: str, elapsed: float) -> None:
+    definition = run.definition
+    print(f"{name}: test execution {run.id} {run.state} in {elapsed:.2f} s")
+    if run.error:
+        print(f"  error: {run.error}")
+    print("activities")
+    for activity in definition.activities:
+        status = run.task_status(activity.id)
+        print(f"  {activity.id:<24} {activity.type:<16} {status}")
+    print("transitions")
+    for transition in definition.transitions:
+        port = "" if transition.port == "out" else f" [{transition.port}]"
+        edge = f"{transition.source}{port} -> {transition.target}"
+        print(f"  {transition.id:<8} {edge:<48} {run.count(transition.id):>12,}")
+
+
+def _show(args: argparse.Namespace) -> int:
+    campaign = _workspace(args).campaign(args.campaign)
+    frame = campaign.logs if args.what == "logs" else campaign.tasks
+    if args.json:
+        print(frame.write_json())
+    else:
+        import polars as pl
+
+        with pl.Config(
+            tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200
+        ):
+            print(frame)
+    return OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

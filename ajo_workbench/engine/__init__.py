@@ -1,0 +1,10 @@
+"""The engine: executions of a canvas, task by task."""
+
+from ajo_workbench.engine.execution import (
+    Execution,
+    ExecutionState,
+    TaskStatus,
+    restore_execution,
+)
+
+__all__ = ["Execution", "ExecutionState", "TaskStatus", "restore_execution"]

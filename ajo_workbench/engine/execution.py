@@ -1,0 +1,511 @@
+"""Executions: one run of a canvas, task by task, in a background worker.
+
+An execution runs its activities in dependency order. Each task collects the lazy
+work tables its activity returns, counts them exactly, and keeps them for the
+transitions that carry them. States follow SPEC §7.2 (tasks) and §7.3 (executions).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, Tables
+from ajo_workbench.activities.base import Mode
+from ajo_workbench.errors import DataError, ExecutionError, WorkbenchError
+from ajo_workbench.model.definition import Activity, CampaignDefinition
+from ajo_workbench.model.graph import descendants, topological_order
+from ajo_workbench.storage.journal import Journal
+from ajo_workbench.storage.tables import write_parquet_atomically
+
+logger = logging.getLogger(__name__)
+
+
+class TaskStatus(StrEnum):
+    """The state of one task (SPEC §7.2)."""
+
+    NOT_RUN = "not_run"
+    RUNNING = "running"
+    ATTENTION = "attention"
+    SUCCESS = "success"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    ABANDONED = "abandoned"
+
+
+class ExecutionState(StrEnum):
+    """The state of one execution (SPEC §7.3)."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    WAITING = "waiting"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+FINAL = {ExecutionState.FINISHED, ExecutionState.STOPPED, ExecutionState.FAILED}
+DONE_TASKS = {TaskStatus.SUCCESS, TaskStatus.SKIPPED, TaskStatus.ABANDONED}
+Listener = Callable[["Execution"], None]
+
+
+class Execution:
+    """One run of a canvas; also the handle returned by ``campaign.start()``.
+
+    Examples
+    --------
+    >>> run = campaign.start()  # doctest: +SKIP
+    >>> run.wait().state, run.count("t1")  # doctest: +SKIP
+    ('finished', 1234)
+    """
+
+    def __init__(
+        self,
+        *,
+        execution_id: str,
+        campaign_id: str,
+        definition: CampaignDefinition,
+        tables: Tables,
+        journal: Journal,
+        folder: Path,
+        mode: Mode = "test",
+        version: int | None = None,
+    ) -> None:
+        self.id = execution_id
+        self.campaign_id = campaign_id
+        self.definition = definition
+        self.mode = mode
+        self.version = version
+        self._tables = tables
+        self._journal = journal
+        self._folder = folder
+        self._order = topological_order(definition)
+        self._state = ExecutionState.RUNNING
+        self._status = {aid: TaskStatus.NOT_RUN for aid in self._order}
+        self._frames: dict[str, pl.DataFrame] = {}
+        self._counts: dict[str, int] = {}
+        self._dimensions: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._settled = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._consecutive_errors = 0
+        self.error: str | None = None
+
+    # -- the public handle -------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """``running``, ``paused``, ``waiting``, ``finished``, ``stopped`` or
+        ``failed``."""
+        return self._state.value
+
+    def wait(self, timeout: float | None = None) -> Execution:
+        """Block until the execution is finished, paused, waiting or over."""
+        if not self._settled.wait(timeout):
+            raise TimeoutError(
+                f"execution {self.id} still {self.state} after {timeout} s"
+            )
+        return self
+
+    def task_status(self, activity_id: str) -> str:
+        """The status of an activity's task."""
+        if activity_id not in self._status:
+            known = ", ".join(self._order)
+            raise KeyError(f"no activity {activity_id!r} (activities: {known})")
+        return self._status[activity_id].value
+
+    def count(self, transition_id: str) -> int:
+        """Exact row count of a transition's work table (0 when it carried none)."""
+        self.definition.transition(transition_id)
+        return self._counts.get(transition_id, 0)
+
+    def frame(
+        self, transition_id: str, columns: list[str] | bool | None = None
+    ) -> pl.DataFrame:
+        """A transition's work table.
+
+        Parameters
+        ----------
+        transition_id
+            The transition.
+        columns
+            ``None`` for the lean work table (key and added columns); ``True`` to
+            add every attribute of the dimension; a list to add those attributes.
+        """
+        frame = self._work_table(transition_id)
+        if not columns:
+            return frame
+        dimension = self._dimensions[transition_id]
+        key = self._tables.info(dimension).key
+        rows = self._tables.scan(dimension)
+        wanted = rows.collect_schema().names() if columns is True else list(columns)
+        attributes = [c for c in wanted if c not in frame.columns and c != key]
+        joined = frame.lazy().join(
+            rows.select(key, *attributes), on=key, how="left", maintain_order="left"
+        )
+        return joined.collect()
+
+    def schema(self, transition_id: str) -> pl.DataFrame:
+        """Column, type, null count and a sample value of a transition's table."""
+        frame = self.frame(transition_id, columns=True)
+        rows = []
+        for name, dtype in frame.schema.items():
+            series = frame[name]
+            sample = series.drop_nulls().head(1)
+            rows.append(
+                {
+                    "column": name,
+                    "type": str(dtype),
+                    "nulls": series.null_count(),
+                    "sample": str(sample[0]) if len(sample) else None,
+                }
+            )
+        return pl.DataFrame(
+            rows,
+            schema={
+                "column": pl.String,
+                "type": pl.String,
+                "nulls": pl.Int64,
+                "sample": pl.String,
+            },
+            orient="row",
+        )
+
+    @property
+    def tasks(self) -> pl.DataFrame:
+        """One row per task (SPEC §10)."""
+        return self._journal.tasks(self.id)
+
+    @property
+    def logs(self) -> pl.DataFrame:
+        """Log lines of this execution."""
+        return self._journal.logs(execution_id=self.id)
+
+    def on_change(self, listener: Listener) -> None:
+        """Call ``listener(execution)`` after each task and state change."""
+        self._listeners.append(listener)
+
+    def __repr__(self) -> str:
+        return f"<Execution {self.id} {self.mode} {self.state}>"
+
+    # -- control -----------------------------------------------------------------
+
+    def start(self) -> Execution:
+        """Record the execution and run it in a background worker."""
+        self._journal.create_execution(
+            self.id,
+            self.campaign_id,
+            self.mode,
+            self.definition.to_json(),
+            self.version,
+            [(a.id, a.type) for a in self._activities_in_order()],
+        )
+        self._log("info", f"{self.mode} execution started", action="start")
+        self._launch()
+        return self
+
+    def stop(self) -> None:
+        """Stop between tasks; finished work tables stay readable."""
+        self._stop.set()
+        if self._worker is None or not self._worker.is_alive():
+            self._finish_stopped()
+        else:
+            self._worker.join()
+
+    def resume(self) -> None:
+        """Continue a paused execution; finished tasks are not run again."""
+        if self._state != ExecutionState.PAUSED:
+            raise ExecutionError(
+                f"execution {self.id} is {self.state}; only a paused one resumes"
+            )
+        for activity_id, status in self._status.items():
+            if status == TaskStatus.ERROR:
+                self._set_task(activity_id, TaskStatus.NOT_RUN, error=None)
+        self._log("info", "execution resumed", action="resume")
+        self._launch()
+
+    # -- the worker ----------------------------------------------------------------
+
+    def _launch(self) -> None:
+        self._set_state(ExecutionState.RUNNING)
+        self._settled.clear()
+        self._worker = threading.Thread(
+            target=self._run, name=f"ajo-execution-{self.id}", daemon=True
+        )
+        self._worker.start()
+
+    def _run(self) -> None:
+        try:
+            self._run_tasks()
+        except Exception as error:  # the worker must never die silently
+            logger.exception("execution %s crashed", self.id)
+            self.error = f"the execution crashed: {error}"
+            self._log("error", self.error)
+            self._abandon_rest()
+            self._set_state(ExecutionState.FAILED, self.error)
+        finally:
+            self._settled.set()
+
+    def _run_tasks(self) -> None:
+        for activity in self._activities_in_order():
+            if self._stop.is_set():
+                self._finish_stopped()
+                return
+            if self._status[activity.id] in DONE_TASKS | {TaskStatus.ERROR}:
+                continue
+            if not self._run_task(activity):
+                return
+        if self._stop.is_set():
+            self._finish_stopped()
+            return
+        self._set_state(ExecutionState.FINISHED)
+        self._log("info", "execution finished", action="finish")
+
+    def _run_task(self, activity: Activity) -> bool:
+        """Run one task; False when the execution must not go on."""
+        inbound = self.definition.inbound(activity.id)
+        sources = [self._status[t.source] for t in inbound]
+        if activity.disabled or (
+            inbound and all(s == TaskStatus.SKIPPED for s in sources)
+        ):
+            reason = "disabled" if activity.disabled else "every input was skipped"
+            self._set_task(activity.id, TaskStatus.SKIPPED, error=None)
+            self._log("warning", f"skipped: {reason}", activity.id)
+            return True
+        if any(s in (TaskStatus.ERROR, TaskStatus.ABANDONED) for s in sources):
+            self._set_task(activity.id, TaskStatus.ABANDONED)
+            return True
+
+        started = time.perf_counter()
+        self._set_task(
+            activity.id, TaskStatus.RUNNING, started_at=self._journal.stamp()
+        )
+        try:
+            counts = self._execute(activity)
+        except Exception as error:
+            return self._fail_task(activity, error, time.perf_counter() - started)
+
+        duration = time.perf_counter() - started
+        self._consecutive_errors = 0
+        self._set_task(
+            activity.id,
+            TaskStatus.SUCCESS,
+            ended_at=self._journal.stamp(),
+            duration=duration,
+            input_count=sum(self._counts.get(t.id, 0) for t in inbound),
+            output_counts=counts,
+        )
+        summary = ", ".join(f"{port}={count}" for port, count in counts.items())
+        self._log(
+            "info", f"done in {duration:.3f} s ({summary or 'no output'})", activity.id
+        )
+        return True
+
+    def _execute(self, activity: Activity) -> dict[str, int]:
+        runner = RUNNERS.get(activity.type)
+        if runner is None:
+            raise NotImplementedError(
+                f"activity type {activity.type!r} is not supported yet: it can be "
+                "saved in a campaign but not executed by this version"
+            )
+        inbound = self.definition.inbound(activity.id)
+        inputs = [
+            Inbound(t, self._frames[t.id].lazy())
+            for t in inbound
+            if t.id in self._frames
+        ]
+        dimension = (
+            self._dimensions[inbound[0].id]
+            if inbound and inbound[0].id in self._dimensions
+            else activity.get("dimension") or self.definition.dimension
+        )
+        index = [a.id for a in self.definition.activities].index(activity.id)
+        context = ActivityContext(
+            activity=activity,
+            definition=self.definition,
+            inputs=inputs,
+            dimension=dimension,
+            tables=self._tables,
+            mode=self.mode,
+            variables=self.definition.variables,
+            path=f"activities[{index}]",
+        )
+        result = runner(context)
+        for note in result.notes:
+            self._log(
+                "warning" if activity.type == "alert" else "info", note, activity.id
+            )
+
+        ports = list(result.outputs)
+        frames = pl.collect_all([result.outputs[port] for port in ports])
+        counts = {port: frame.height for port, frame in zip(ports, frames, strict=True)}
+        by_port = dict(zip(ports, frames, strict=True))
+        for transition in self.definition.outbound(activity.id):
+            frame = by_port.get(transition.port)
+            if frame is not None:
+                self._keep(transition.id, frame, result.dimension)
+        return counts
+
+    def _keep(self, transition_id: str, frame: pl.DataFrame, dimension: str) -> None:
+        path: str | None = None
+        if self.definition.settings.keep_interim_results:
+            relative = Path("worktables") / self.id / f"{transition_id}.parquet"
+            write_parquet_atomically(frame, self._folder / relative)
+            path = str(relative)
+        with self._lock:
+            self._frames[transition_id] = frame
+            self._counts[transition_id] = frame.height
+            self._dimensions[transition_id] = dimension
+        self._journal.record_work_table(
+            self.id, transition_id, dimension, frame.height, path
+        )
+
+    def _fail_task(self, activity: Activity, error: Exception, duration: float) -> bool:
+        message = _describe(error)
+        self._set_task(
+            activity.id,
+            TaskStatus.ERROR,
+            ended_at=self._journal.stamp(),
+            duration=duration,
+            error=message,
+        )
+        self._log("error", message, activity.id)
+        policy = self.definition.settings.error_policy
+        if policy == "suspend":
+            self.error = message
+            self._set_state(ExecutionState.PAUSED, message)
+            self._log("warning", "execution paused on an error; fix it, then Resume")
+            return False
+        if policy == "abort":
+            self.error = message
+            self._abandon_rest()
+            self._set_state(ExecutionState.FAILED, message)
+            return False
+
+        self._consecutive_errors += 1
+        limit = self.definition.settings.consecutive_errors
+        for activity_id in descendants(self.definition, activity.id):
+            self._set_task(activity_id, TaskStatus.ABANDONED)
+        if limit and self._consecutive_errors >= limit:
+            self.error = f"{self._consecutive_errors} consecutive errors"
+            self._abandon_rest()
+            self._set_state(ExecutionState.FAILED, self.error)
+            return False
+        return True
+
+    def _finish_stopped(self) -> None:
+        if self._state in FINAL:
+            return
+        self._abandon_rest()
+        self._set_state(ExecutionState.STOPPED)
+        self._log("info", "execution stopped", action="stop")
+        self._settled.set()
+
+    def _abandon_rest(self) -> None:
+        for activity_id, status in list(self._status.items()):
+            if status in (TaskStatus.NOT_RUN, TaskStatus.RUNNING):
+                self._set_task(activity_id, TaskStatus.ABANDONED)
+
+    # -- bookkeeping ---------------------------------------------------------------
+
+    def _activities_in_order(self) -> list[Activity]:
+        return [self.definition.activity(aid) for aid in self._order]
+
+    def _work_table(self, transition_id: str) -> pl.DataFrame:
+        self.definition.transition(transition_id)
+        with self._lock:
+            frame = self._frames.get(transition_id)
+        if frame is None:
+            raise DataError(
+                f"transition {transition_id!r} carries no table in execution "
+                f"{self.id} (its source has not run, or the table was not kept)"
+            )
+        return frame
+
+    def _set_state(self, state: ExecutionState, error: str | None = None) -> None:
+        self._state = state
+        self._journal.set_state(self.id, state.value, error)
+        if state != ExecutionState.RUNNING:
+            self._settled.set()
+        self._notify()
+
+    def _set_task(self, activity_id: str, status: TaskStatus, **fields: Any) -> None:
+        self._status[activity_id] = status
+        self._journal.update_task(self.id, activity_id, status=status.value, **fields)
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:
+                logger.exception("a listener of execution %s failed", self.id)
+
+    def _log(
+        self,
+        level: str,
+        message: str,
+        activity_id: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        self._journal.log(
+            level,
+            message,
+            campaign_id=self.campaign_id,
+            execution_id=self.id,
+            activity_id=activity_id,
+            action=action,
+        )
+
+
+def _describe(error: Exception) -> str:
+    """A one-line, user-facing description of what went wrong in a task."""
+    if isinstance(error, WorkbenchError | NotImplementedError):
+        return str(error)
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"
+
+
+def restore_execution(
+    record: dict[str, Any],
+    tables: Tables,
+    journal: Journal,
+    folder: Path,
+) -> Execution:
+    """An execution of an earlier process, read back from the workspace.
+
+    Its counts come from the database and its work tables from the kept Parquet
+    files; a table that was not kept reads as missing.
+    """
+    from ajo_workbench.model.definition import parse_definition
+
+    execution = Execution(
+        execution_id=record["id"],
+        campaign_id=record["campaign_id"],
+        definition=parse_definition(record["definition"]),
+        tables=tables,
+        journal=journal,
+        folder=folder,
+        mode=record["mode"],
+        version=record["version"],
+    )
+    execution._state = ExecutionState(record["state"])
+    execution.error = record["error"]
+    for activity_id, row in journal.task_rows(record["id"]).items():
+        execution._status[activity_id] = TaskStatus(row["status"])
+    for transition_id, row in journal.work_tables(record["id"]).items():
+        execution._counts[transition_id] = row["count"]
+        execution._dimensions[transition_id] = row["dimension"]
+        if row["path"] and (folder / row["path"]).exists():
+            execution._frames[transition_id] = pl.read_parquet(folder / row["path"])
+    execution._settled.set()
+    return execution

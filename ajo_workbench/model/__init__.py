@@ -1,0 +1,1 @@
+"""The campaign model: definitions, the file format, the catalogue and alerts."""

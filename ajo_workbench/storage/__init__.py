@@ -1,0 +1,1 @@
+"""Storage: the workspace database, its tables and generated sample data."""

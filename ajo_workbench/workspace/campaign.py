@@ -1,0 +1,374 @@
+"""A campaign of a workspace: its definition, status, actions and executions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ajo_workbench.engine import Execution, restore_execution
+from ajo_workbench.errors import LifecycleError
+from ajo_workbench.lifecycle import CampaignStatus, Facts, Lifecycle
+from ajo_workbench.model.alerts import Alert, errors
+from ajo_workbench.model.definition import CampaignDefinition, parse_definition
+
+if TYPE_CHECKING:
+    from ajo_workbench.workspace.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+class Campaign:
+    """One orchestrated campaign: definition, status and history.
+
+    Actions are methods named after SPEC §6. A refused action raises
+    :class:`~ajo_workbench.errors.LifecycleError` saying why; every action, allowed
+    or refused, is written to the campaign's log.
+    """
+
+    def __init__(self, workspace: Workspace, campaign_id: str) -> None:
+        self.workspace = workspace
+        self.id = campaign_id
+
+    # -- state -----------------------------------------------------------------
+
+    def _row(self) -> dict[str, Any]:
+        row = self.workspace.database.one(
+            "SELECT * FROM campaigns WHERE id = ?", (self.id,)
+        )
+        if row is None:
+            raise LifecycleError("read", "deleted", f"campaign {self.id!r} was deleted")
+        return dict(row)
+
+    @property
+    def definition(self) -> CampaignDefinition:
+        """The current definition (read-only once published)."""
+        return parse_definition(
+            self._row()["definition"], source=f"campaign {self.id!r}"
+        )
+
+    @property
+    def name(self) -> str:
+        """The campaign's display name."""
+        return str(self._row()["name"])
+
+    @property
+    def status(self) -> str:
+        """The lowercase status name (``draft``, ``live``, …)."""
+        return str(self._row()["status"])
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Every validation problem of the current definition, errors first."""
+        return self.workspace.validate(self.definition)
+
+    @property
+    def logs(self) -> pl.DataFrame:
+        """The campaign's log: user actions, operations and errors, oldest first."""
+        return self.workspace.journal.logs(campaign_id=self.id)
+
+    @property
+    def executions(self) -> list[Execution]:
+        """Every execution, oldest first."""
+        records = self.workspace.journal.executions(self.id)
+        return [self._handle(record) for record in records]
+
+    @property
+    def tasks(self) -> pl.DataFrame:
+        """Tasks of the latest execution (an empty frame before the first)."""
+        latest = self.latest_execution()
+        if latest is None:
+            return self.workspace.journal.tasks("")
+        return latest.tasks
+
+    def latest_execution(self, mode: str | None = None) -> Execution | None:
+        """The newest execution (of a mode, when given), or None."""
+        records = self.workspace.journal.executions(self.id)
+        records = [r for r in records if mode is None or r["mode"] == mode]
+        return self._handle(records[-1]) if records else None
+
+    def _handle(self, record: dict[str, Any]) -> Execution:
+        running = self.workspace.running.get(record["id"])
+        if running is not None:
+            return running
+        return restore_execution(
+            record, self.workspace.tables, self.workspace.journal, self.workspace.path
+        )
+
+    def available_actions(self) -> dict[str, str | None]:
+        """Every user action: None when allowed, else the reason it is refused."""
+        return Lifecycle(self.status).available(self._facts())
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.id!r} {self.status}>"
+
+    # -- definition --------------------------------------------------------------
+
+    def update(self, definition: CampaignDefinition | dict[str, Any]) -> None:
+        """Replace the definition of a Draft campaign (the id can't change)."""
+        if not isinstance(definition, CampaignDefinition):
+            definition = parse_definition(definition)
+        if definition.id != self.id:
+            raise LifecycleError(
+                "update",
+                self.status,
+                f"the definition's id {definition.id!r} is not {self.id!r}",
+            )
+        if self.status != CampaignStatus.DRAFT:
+            self._refused(
+                "update",
+                "only a Draft campaign's canvas can change; "
+                "use Back to draft or Duplicate",
+            )
+        self.workspace.database.execute(
+            "UPDATE campaigns SET definition = ?, name = ?, updated_at = ? WHERE id = ?",
+            (definition.to_json(), definition.name, self._now(), self.id),
+        )
+        self._log("info", "definition updated", action="update")
+
+    # -- test executions ---------------------------------------------------------
+
+    def start(self) -> Execution:
+        """Start a test execution in the background and return its handle."""
+        self._act("start")
+        return self._launch_test()
+
+    def stop(self) -> Execution:
+        """Stop the running or paused test execution."""
+        self._act("stop")
+        execution = self._active_test()
+        execution.stop()
+        return execution
+
+    def restart(self) -> Execution:
+        """Stop the test execution (if any), reset it, and start a new one."""
+        self._act("restart")
+        active = self.latest_execution("test")
+        if active is not None and active.state in ("running", "paused", "waiting"):
+            active.stop()
+        return self._launch_test()
+
+    def resume(self) -> Execution:
+        """Continue a paused execution from the task that stopped it."""
+        self._act("resume")
+        execution = self._active_test()
+        execution.resume()
+        return execution
+
+    def _launch_test(self) -> Execution:
+        definition = self.definition
+        execution = Execution(
+            execution_id=_new_id(),
+            campaign_id=self.id,
+            definition=definition,
+            tables=self.workspace.tables,
+            journal=self.workspace.journal,
+            folder=self.workspace.path,
+            mode="test",
+        )
+        self.workspace.running[execution.id] = execution
+        return execution.start()
+
+    def _active_test(self) -> Execution:
+        execution = self.latest_execution("test")
+        if execution is None or execution.id not in self.workspace.running:
+            raise LifecycleError(
+                "stop", self.status, "the test execution runs in another process"
+            )
+        return execution
+
+    # -- publication and the rest of the lifecycle --------------------------------
+
+    def publish(self) -> Execution | None:
+        """Publish: store an immutable version and go Live or Scheduled.
+
+        Returns
+        -------
+        Execution or None
+            The live execution it started; None in this version.
+
+        Notes
+        -----
+        Live executions (snapshots, consent, delivery) are not supported yet: publish
+        records the version and moves the status, but starts no execution.
+        """
+        blocking = errors(self.alerts)
+        status = self._act("publish", validation_errors=len(blocking))
+        row = self.workspace.database.one(
+            "SELECT coalesce(max(version), 0) AS v FROM versions WHERE campaign_id = ?",
+            (self.id,),
+        )
+        version = int(row["v"] if row else 0) + 1
+        self.workspace.database.execute(
+            "INSERT INTO versions VALUES (?, ?, ?, ?)",
+            (self.id, version, self._row()["definition"], self._now()),
+        )
+        self._log(
+            "info", f"published as version {version}; status {status}", action="publish"
+        )
+        return None
+
+    @property
+    def versions(self) -> list[CampaignDefinition]:
+        """Every published version, oldest first."""
+        rows = self.workspace.database.query(
+            "SELECT definition FROM versions WHERE campaign_id = ? ORDER BY version",
+            (self.id,),
+        )
+        return [parse_definition(row["definition"]) for row in rows]
+
+    def back_to_draft(self) -> None:
+        """Return to Draft so the canvas can change again."""
+        self._act("back_to_draft")
+
+    def confirm_send(self, activity_id: str) -> None:
+        """Let a channel activity waiting for confirmation send."""
+        self._act("confirm_send", activity_id=activity_id)
+
+    def close(self) -> None:
+        """Stop new occurrences of a recurring campaign; Completed once idle."""
+        self._act("close")
+        lifecycle = Lifecycle(self.status)
+        if lifecycle.refusal("complete", self._facts()) is None:
+            self._act("complete")
+
+    def stop_campaign(self) -> None:
+        """Stop a Scheduled, Live or Closed campaign for good."""
+        self._act("stop_campaign")
+
+    def archive(self) -> None:
+        """Archive a campaign that is no longer a Draft."""
+        self._act("archive")
+
+    def duplicate(self, new_id: str | None = None) -> Campaign:
+        """A new Draft with a copy of this definition (no runs, logs or state)."""
+        self._act("duplicate")
+        definition = self.definition
+        new_id = new_id or self.workspace.free_campaign_id(f"{self.id}-copy")
+        copy = definition.with_changes(id=new_id, name=f"{definition.name} (copy)")
+        return self.workspace.create_campaign(copy)
+
+    def delete(self) -> None:
+        """Delete a Draft campaign with its test history."""
+        self._act("delete")
+        records = self.workspace.journal.executions(self.id)
+        with self.workspace.database.transaction() as connection:
+            for record in records:
+                for table in ("tasks", "work_tables"):
+                    connection.execute(
+                        f"DELETE FROM {table} WHERE execution_id = ?", (record["id"],)
+                    )
+            for table in ("executions", "versions"):
+                connection.execute(
+                    f"DELETE FROM {table} WHERE campaign_id = ?", (self.id,)
+                )
+            connection.execute("DELETE FROM logs WHERE campaign_id = ?", (self.id,))
+            connection.execute("DELETE FROM campaigns WHERE id = ?", (self.id,))
+        for record in records:
+            shutil.rmtree(self.workspace.path / "worktables" / record["id"], True)
+            self.workspace.running.pop(record["id"], None)
+        self.workspace.journal.log(
+            "info",
+            f"campaign {self.id!r} deleted",
+            user=self.workspace.user,
+            action="delete",
+        )
+
+    # -- guards and logging --------------------------------------------------------
+
+    def _facts(self, **extra: Any) -> Facts:
+        test = self.latest_execution("test")
+        live = self.latest_execution("live")
+        definition = self.definition
+        values: dict[str, Any] = {
+            "test_state": test.state if test else None,
+            "validation_errors": len(errors(self.alerts))
+            if self.status == CampaignStatus.DRAFT
+            else 0,
+            "recurring": definition.schedule.get("type") == "recurring",
+            "future_start": self._starts_later(definition),
+            "occurrences": len(
+                [
+                    e
+                    for e in self.workspace.journal.executions(self.id)
+                    if e["mode"] == "live"
+                ]
+            ),
+            "live_state": live.state if live else None,
+            "live_paused_on_error": bool(
+                live and live.state == "paused" and live.error
+            ),
+        }
+        values.update(extra)
+        return Facts(**values)
+
+    def _starts_later(self, definition: CampaignDefinition) -> bool:
+        schedule = definition.schedule
+        moment = schedule.get("at") if schedule.get("type") == "once" else None
+        moment = moment or (
+            schedule.get("start") if schedule.get("type") == "recurring" else None
+        )
+        if not moment:
+            return False
+        try:
+            return datetime.fromisoformat(str(moment)) > self.workspace.clock.now()
+        except (TypeError, ValueError):
+            return False
+
+    def _act(self, action: str, **extra: Any) -> CampaignStatus:
+        lifecycle = Lifecycle(self.status)
+        facts = self._facts(**extra)
+        try:
+            status = lifecycle.apply(action, facts)
+        except LifecycleError as error:
+            self._log("warning", f"{action} refused: {error.reason}", action=action)
+            raise
+        if status.value != self.status:
+            self.workspace.database.execute(
+                "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?",
+                (status.value, self._now(), self.id),
+            )
+        self._log("info", f"{action} by {self.workspace.user}", action=action)
+        return status
+
+    def _refused(self, action: str, reason: str) -> None:
+        self._log("warning", f"{action} refused: {reason}", action=action)
+        raise LifecycleError(action, self.status, reason)
+
+    def _log(self, level: str, message: str, action: str | None = None) -> None:
+        self.workspace.journal.log(
+            level,
+            message,
+            campaign_id=self.id,
+            user=self.workspace.user,
+            action=action,
+        )
+
+    def _now(self) -> str:
+        return self.workspace.journal.stamp()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def summary(execution: Execution) -> dict[str, Any]:
+    """An execution's state, task statuses and transition counts, JSON-ready."""
+    definition = execution.definition
+    return {
+        "execution_id": execution.id,
+        "state": execution.state,
+        "error": execution.error,
+        "tasks": {a.id: execution.task_status(a.id) for a in definition.activities},
+        "counts": {t.id: execution.count(t.id) for t in definition.transitions},
+    }
+
+
+def summary_json(execution: Execution) -> str:
+    """:func:`summary` as indented JSON."""
+    return json.dumps(summary(execution), indent=2)

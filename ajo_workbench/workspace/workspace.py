@@ -1,0 +1,214 @@
+"""The workspace: a folder with a database, tables and campaigns."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ajo_workbench.clock import Clock
+from ajo_workbench.engine import Execution
+from ajo_workbench.errors import LifecycleError, WorkspaceError
+from ajo_workbench.lifecycle import CampaignStatus
+from ajo_workbench.model.alerts import Alert
+from ajo_workbench.model.definition import (
+    CampaignDefinition,
+    load_definition,
+    parse_definition,
+)
+from ajo_workbench.storage.database import Database
+from ajo_workbench.storage.journal import Journal
+from ajo_workbench.storage.sample import generate_sample_frames
+from ajo_workbench.storage.tables import TableCatalog, TableInfo, TableSource
+from ajo_workbench.validation import validate
+from ajo_workbench.workspace.campaign import Campaign
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_LINKS = {
+    "products": ("product_id", {}),
+    "profiles": ("profile_id", {}),
+    "purchases": ("purchase_id", {"profile_id": "profiles", "product_id": "products"}),
+}
+
+
+class Workspace:
+    """A folder holding an embedded database and Parquet tables.
+
+    Parameters
+    ----------
+    path
+        The folder; created when missing.
+    clock
+        The clock all time goes through (the real clock by default).
+    user
+        The name written with every action in the logs.
+
+    Examples
+    --------
+    >>> import ajo_workbench as ajo
+    >>> ws = ajo.Workspace("demo")  # doctest: +SKIP
+    >>> ws.generate_sample_data(profiles=50_000, seed=7)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise WorkspaceError(f"{self.path} exists and is not a folder")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.clock = clock or Clock()
+        self.user = user or _user()
+        self.database = Database(self.path / "workspace.db")
+        self.tables = TableCatalog(self.path, self.database)
+        self.journal = Journal(self.database, self.clock)
+        self.running: dict[str, Execution] = {}
+
+    def __repr__(self) -> str:
+        return f"<Workspace {str(self.path)!r}>"
+
+    # -- tables --------------------------------------------------------------------
+
+    def import_table(
+        self,
+        name: str,
+        source: TableSource,
+        *,
+        key: str,
+        links: dict[str, str] | None = None,
+    ) -> TableInfo:
+        """Import a table from Parquet, CSV or a polars frame, with key and links.
+
+        ``links`` maps a column to the table it points at:
+        ``{"profile_id": "profiles"}`` makes this table a 1-N link of ``profiles``.
+        """
+        info = self.tables.import_table(name, source, key=key, links=links)
+        self.journal.log(
+            "info",
+            f"table {name!r} imported: {info.rows} rows",
+            user=self.user,
+            action="import",
+        )
+        return info
+
+    def table(self, name: str) -> pl.DataFrame:
+        """A whole table as a frame."""
+        return self.tables.scan(name).collect()
+
+    def generate_sample_data(
+        self,
+        profiles: int = 50_000,
+        seed: int = 7,
+        purchases_per_profile: float = 5.0,
+    ) -> dict[str, TableInfo]:
+        """Generate and import ``profiles``, ``purchases`` and ``products``.
+
+        The data is a deterministic function of the arguments.
+        """
+        frames = generate_sample_frames(
+            profiles, seed, purchases_per_profile=purchases_per_profile
+        )
+        return {
+            name: self.import_table(name, frames[name], key=key, links=links)
+            for name, (key, links) in SAMPLE_LINKS.items()
+        }
+
+    # -- campaigns -----------------------------------------------------------------
+
+    def validate(self, definition: CampaignDefinition) -> list[Alert]:
+        """Every problem of a definition against this workspace."""
+        campaigns = {
+            row["id"]: parse_definition(row["definition"]).schedule.get("type", "")
+            for row in self.database.query("SELECT id, definition FROM campaigns")
+        }
+        return validate(
+            definition, self.tables, now=self.clock.now(), campaigns=campaigns
+        )
+
+    def load_campaign(self, source: str | Path | dict[str, Any]) -> Campaign:
+        """Create a campaign from a file or document, or replace a Draft's definition.
+
+        Raises DefinitionError listing every problem; nothing changes then.
+        """
+        if isinstance(source, dict):
+            definition = parse_definition(source)
+        else:
+            definition = load_definition(source)
+        if self.has_campaign(definition.id):
+            campaign = self.campaign(definition.id)
+            campaign.update(definition)
+            return campaign
+        return self.create_campaign(definition)
+
+    def create_campaign(self, definition: CampaignDefinition) -> Campaign:
+        """Store a new Draft campaign."""
+        if self.has_campaign(definition.id):
+            raise LifecycleError(
+                "create", "draft", f"a campaign {definition.id!r} exists already"
+            )
+        now = self.journal.stamp()
+        self.database.execute(
+            "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                definition.id,
+                definition.name,
+                CampaignStatus.DRAFT.value,
+                definition.to_json(),
+                now,
+                now,
+            ),
+        )
+        self.journal.log(
+            "info",
+            f"campaign {definition.id!r} created",
+            campaign_id=definition.id,
+            user=self.user,
+            action="create",
+        )
+        return Campaign(self, definition.id)
+
+    def has_campaign(self, campaign_id: str) -> bool:
+        """Whether a campaign with this id exists."""
+        row = self.database.one("SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,))
+        return row is not None
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        """The campaign with this id; KeyError names the known ids."""
+        if not self.has_campaign(campaign_id):
+            known = ", ".join(c.id for c in self.campaigns) or "none"
+            raise KeyError(f"no campaign {campaign_id!r} (campaigns: {known})")
+        return Campaign(self, campaign_id)
+
+    @property
+    def campaigns(self) -> list[Campaign]:
+        """Every campaign, by id."""
+        rows = self.database.query("SELECT id FROM campaigns ORDER BY id")
+        return [Campaign(self, row["id"]) for row in rows]
+
+    def free_campaign_id(self, base: str) -> str:
+        """``base``, or ``base-2``, ``base-3``… whichever is not taken."""
+        candidate, number = base, 1
+        while self.has_campaign(candidate):
+            number += 1
+            candidate = f"{base}-{number}"
+        return candidate
+
+    @property
+    def logs(self) -> pl.DataFrame:
+        """Every log line of the workspace, oldest first."""
+        return self.journal.logs()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "analyst"
