@@ -314,7 +314,7 @@ class _Reader:
             self.fail("schedule", f"expected an object, got {_kind(value)}", value)
             return {"type": "asap"}
         kind = value.get("type")
-        if kind not in SCHEDULE_KEYS:
+        if not isinstance(kind, str) or kind not in SCHEDULE_KEYS:
             allowed = ", ".join(SCHEDULE_KEYS)
             self.fail("schedule.type", f"{kind!r} is not one of: {allowed}", kind)
             return {"type": "asap"}
@@ -384,7 +384,7 @@ class _Reader:
             return None
         activity_id = self._slug(item.get("id"), f"{path}.id")
         kind = item.get("type")
-        if kind not in ACTIVITY_TYPES:
+        if not isinstance(kind, str) or kind not in ACTIVITY_TYPES:
             allowed = ", ".join(ACTIVITY_TYPES)
             self.fail(
                 f"{path}.type", f"unknown activity type {kind!r} ({allowed})", kind

@@ -75,7 +75,7 @@ class TableCatalog:
 
     def schema(self, name: str) -> pl.Schema:
         """Column names and types of a table."""
-        return pl.read_parquet_schema(self.info(name).path)
+        return self.scan(name).collect_schema()
 
     def scans(self) -> dict[str, pl.LazyFrame]:
         """Every table as a lazy scan, by name."""

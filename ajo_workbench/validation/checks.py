@@ -12,7 +12,7 @@ import jinja2.meta
 from ajo_workbench.activities import RUNNERS, Tables
 from ajo_workbench.errors import DataError, ExecutionError
 from ajo_workbench.model.alerts import Alert, AlertLevel
-from ajo_workbench.model.catalogue import ACTIVITY_TYPES, CHANNEL_CONTENT
+from ajo_workbench.model.catalogue import CHANNEL_CONTENT
 from ajo_workbench.model.definition import CampaignDefinition
 from ajo_workbench.model.graph import topological_order
 from ajo_workbench.validation.dry_run import dry_run
@@ -254,19 +254,19 @@ def _activities(definition: CampaignDefinition) -> list[Alert]:
                     aid,
                 )
             )
-        if activity.type == "combine" and activity.get("mode") == "exclusion":
-            if activity.get("primary") not in inbound:
-                alerts.append(
-                    _alert(
-                        "EXCLUSION_PRIMARY",
-                        "error",
-                        f"exclusion {aid!r} needs a primary inbound transition "
-                        f"(got {activity.get('primary')!r}; inbound: "
-                        f"{', '.join(sorted(inbound)) or 'none'})",
-                        "set primary to the id of the population to keep",
-                        aid,
-                    )
+        exclusion = activity.type == "combine" and activity.get("mode") == "exclusion"
+        if exclusion and activity.get("primary") not in inbound:
+            alerts.append(
+                _alert(
+                    "EXCLUSION_PRIMARY",
+                    "error",
+                    f"exclusion {aid!r} needs a primary inbound transition "
+                    f"(got {activity.get('primary')!r}; inbound: "
+                    f"{', '.join(sorted(inbound)) or 'none'})",
+                    "set primary to the id of the population to keep",
+                    aid,
                 )
+            )
         if activity.type == "and_join" and activity.get("primary") not in inbound:
             alerts.append(
                 _alert(
@@ -434,7 +434,8 @@ def _end_signals(
                 _alert(
                     "END_SIGNAL_TARGET",
                     "error",
-                    f"end {activity.id!r} signals campaign {target!r}, which is {state}",
+                    f"end {activity.id!r} signals campaign {target!r}, "
+                    f"which is {state}",
                     "name a signal-triggered campaign of the workspace",
                     activity.id,
                 )
@@ -493,6 +494,3 @@ def _placeholder_columns(definition: CampaignDefinition, tables: Tables) -> list
                     )
                 )
     return alerts
-
-
-__all__ = ["ACTIVITY_TYPES", "placeholders", "validate"]

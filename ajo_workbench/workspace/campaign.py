@@ -126,7 +126,8 @@ class Campaign:
                 "use Back to draft or Duplicate",
             )
         self.workspace.database.execute(
-            "UPDATE campaigns SET definition = ?, name = ?, updated_at = ? WHERE id = ?",
+            "UPDATE campaigns SET definition = ?, name = ?, updated_at = ?"
+            " WHERE id = ?",
             (definition.to_json(), definition.name, self._now(), self.id),
         )
         self._log("info", "definition updated", action="update")

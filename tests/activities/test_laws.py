@@ -1,0 +1,250 @@
+"""Activity laws, checked on generated populations (hypothesis)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent))
+from memory_tables import MemoryTables, run_activity  # noqa: E402
+
+COUNTRIES = ["FR", "BE", "DE", None]
+CONDITIONS = [
+    "country = 'FR'",
+    "country IN ('FR', 'BE')",
+    "score >= 50",
+    "score < 20 OR country IS NULL",
+    "email LIKE '%a%'",
+    "profile_id IN (SELECT profile_id FROM purchases WHERE amount >= 10)",
+]
+
+profile_rows = st.lists(
+    st.tuples(
+        st.sampled_from(COUNTRIES),
+        st.integers(0, 100),
+        st.sampled_from(["a@x", "b@x", "c@y", None]),
+    ),
+    min_size=0,
+    max_size=40,
+)
+purchase_rows = st.lists(
+    st.tuples(st.integers(1, 45), st.integers(1, 40)), max_size=60
+)
+
+
+def make_tables(rows: list[tuple[str | None, int, str | None]],
+                purchases: list[tuple[int, int]]) -> MemoryTables:
+    profiles = pl.DataFrame(
+        {
+            "profile_id": list(range(1, len(rows) + 1)),
+            "country": [r[0] for r in rows],
+            "score": [r[1] for r in rows],
+            "email": [r[2] for r in rows],
+        },
+        schema={"profile_id": pl.Int64, "country": pl.String, "score": pl.Int64,
+                "email": pl.String},
+    )
+    bought = pl.DataFrame(
+        {
+            "purchase_id": list(range(1, len(purchases) + 1)),
+            "profile_id": [p[0] for p in purchases],
+            "amount": [float(p[1]) for p in purchases],
+        },
+        schema={"purchase_id": pl.Int64, "profile_id": pl.Int64, "amount": pl.Float64},
+    )
+    return MemoryTables(
+        {"profiles": profiles, "purchases": bought},
+        {"profiles": "profile_id", "purchases": "purchase_id"},
+        {"purchases": {"profile_id": "profiles"}},
+    )
+
+
+def keys(frame: pl.DataFrame) -> list[int]:
+    return frame["profile_id"].to_list()
+
+
+def matching(tables: MemoryTables, condition: str) -> set[int]:
+    context = pl.SQLContext(frames=tables.scans())
+    rows = context.execute(f"SELECT profile_id FROM profiles WHERE {condition}")
+    return set(rows.collect()["profile_id"].to_list())
+
+
+subset_specs = st.lists(
+    st.tuples(
+        st.sampled_from(CONDITIONS),
+        st.one_of(st.none(), st.integers(0, 10)),
+        st.one_of(st.none(), st.sampled_from([0, 12.5, 50, 100])),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(profile_rows, purchase_rows, subset_specs, st.booleans())
+def test_split_outputs_are_disjoint_and_cover_the_input(
+    rows: list[tuple[str | None, int, str | None]],
+    purchases: list[tuple[int, int]],
+    specs: list[tuple[str, int | None, float | None]],
+    overlapping: bool,
+) -> None:
+    tables = make_tables(rows, purchases)
+    population = tables.frames["profiles"].select("profile_id")
+    subsets = []
+    for index, (condition, limit, percent) in enumerate(specs):
+        subset: dict[str, object] = {"label": f"s{index}", "where": condition}
+        if limit is not None:
+            subset.update(limit=limit, order_by=["score DESC"])
+        elif percent is not None:
+            subset["limit_percent"] = percent
+        subsets.append(subset)
+
+    outputs = run_activity(
+        tables, "split", [population], subsets=subsets, complement=True,
+        overlapping=overlapping,
+    )
+
+    seen: set[int] = set()
+    for subset in subsets:
+        chosen = keys(outputs[str(subset["label"])])
+        assert len(chosen) == len(set(chosen))
+        assert set(chosen) <= matching(tables, str(subset["where"]))
+        if "limit" in subset:
+            assert len(chosen) <= int(str(subset["limit"]))
+        if not overlapping:
+            assert not seen & set(chosen)
+        seen |= set(chosen)
+    complement = set(keys(outputs["complement"]))
+    assert not complement & seen
+    assert complement | seen == set(keys(population))
+
+
+@settings(max_examples=40, deadline=None)
+@given(profile_rows)
+def test_split_limit_percent_takes_the_floor(
+    rows: list[tuple[str | None, int, str | None]],
+) -> None:
+    tables = make_tables(rows, [])
+    population = tables.frames["profiles"].select("profile_id")
+    outputs = run_activity(
+        tables, "split", [population],
+        subsets=[{"label": "a", "where": "score >= 30", "limit_percent": 12.5}],
+    )
+    matched = len(matching(tables, "score >= 30"))
+    assert outputs["a"].height == (matched * 125) // 1000
+
+
+key_sets = st.lists(st.sets(st.integers(1, 30), max_size=20), min_size=2, max_size=4)
+
+
+def frame_of(values: set[int], tag: str) -> pl.DataFrame:
+    ordered = sorted(values)
+    return pl.DataFrame(
+        {"profile_id": ordered, "source": [tag] * len(ordered)},
+        schema={"profile_id": pl.Int64, "source": pl.String},
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(key_sets)
+def test_combine_obeys_set_laws(sets: list[set[int]]) -> None:
+    tables = make_tables([("FR", 1, None)] * 30, [])
+    inputs = [frame_of(values, f"t{i}") for i, values in enumerate(sets, start=1)]
+    union = set().union(*sets)
+    common = set.intersection(*sets)
+
+    out = run_activity(tables, "combine", inputs, mode="union")["out"]
+    assert sorted(keys(out)) == sorted(union)
+    first_source = {}
+    for i, values in enumerate(sets, start=1):
+        for value in values:
+            first_source.setdefault(value, f"t{i}")
+    assert dict(zip(keys(out), out["source"].to_list(), strict=True)) == first_source
+
+    both = run_activity(tables, "combine", inputs, mode="intersection")
+    assert set(keys(both["out"])) == common
+    assert set(keys(both["complement"])) == union - common
+
+    excluded = run_activity(tables, "combine", inputs, mode="exclusion", primary="t1")
+    others = set().union(*sets[1:])
+    assert set(keys(excluded["out"])) == sets[0] - others
+    assert set(keys(excluded["complement"])) == sets[0] & others
+
+
+@settings(max_examples=60, deadline=None)
+@given(profile_rows, st.sampled_from(["first", "last"]))
+def test_deduplication_is_idempotent_and_keeps_nulls(
+    rows: list[tuple[str | None, int, str | None]], keep: str
+) -> None:
+    tables = make_tables(rows, [])
+    population = tables.frames["profiles"].select("profile_id")
+    settings_ = {"keys": ["email"], "keep": keep, "order_by": ["score DESC"]}
+
+    once = run_activity(tables, "deduplication", [population], **settings_)
+    twice = run_activity(tables, "deduplication", [once["out"]], **settings_)
+
+    assert keys(twice["out"]) == keys(once["out"])
+    assert twice["complement"].height == 0
+    assert sorted(keys(once["out"]) + keys(once["complement"])) == keys(population)
+    profiles = tables.frames["profiles"]
+    kept = profiles.filter(pl.col("profile_id").is_in(keys(once["out"])))
+    emails = kept["email"].drop_nulls().to_list()
+    assert len(emails) == len(set(emails))
+    assert kept["email"].null_count() == profiles["email"].null_count()
+
+
+def test_deduplication_keeps_the_best_row_by_order() -> None:
+    rows = [("FR", 10, "a@x"), ("FR", 90, "a@x"), ("BE", 90, "a@x"), ("DE", 5, None)]
+    tables = make_tables(rows, [])
+    population = tables.frames["profiles"].select("profile_id")
+    first = run_activity(tables, "deduplication", [population], keys=["email"],
+                         order_by=["score DESC"])
+    # score ties between 2 and 3 are broken by the key: 2 comes first.
+    assert keys(first["out"]) == [2, 4]
+    assert keys(first["complement"]) == [1, 3]
+    last = run_activity(tables, "deduplication", [population], keys=["email"],
+                        keep="last", order_by=["score DESC"])
+    assert keys(last["out"]) == [1, 4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(profile_rows, purchase_rows)
+def test_enrichment_keeps_every_row(
+    rows: list[tuple[str | None, int, str | None]],
+    purchases: list[tuple[int, int]],
+) -> None:
+    tables = make_tables(rows, purchases)
+    population = tables.frames["profiles"].select("profile_id").reverse()
+    out = run_activity(
+        tables, "enrichment", [population],
+        attributes=[
+            {"name": "n", "link": "purchases", "aggregate": "count",
+             "where": "amount >= 10"},
+            {"name": "total", "link": "purchases", "aggregate": "sum",
+             "column": "amount"},
+            {"name": "top", "link": "purchases", "aggregate": "max",
+             "column": "amount", "default": -1.0},
+        ],
+    )["out"]
+
+    assert keys(out) == keys(population)
+    for profile_id, n, total, top in out.iter_rows():
+        amounts = [float(a) for p, a in purchases if p == profile_id]
+        assert n == len([a for a in amounts if a >= 10])
+        assert total == (sum(amounts) if amounts else None)
+        assert top == (max(amounts) if amounts else -1.0)
+
+
+def test_enrichment_lookup_over_a_one_to_one_link() -> None:
+    tables = make_tables([("FR", 1, "a@x"), ("BE", 2, None)], [(2, 5), (1, 7)])
+    population = tables.frames["purchases"].select("purchase_id")
+    out = run_activity(
+        tables, "enrichment", [population], dimension="purchases",
+        attributes=[{"name": "buyer_country", "link": "profiles",
+                     "column": "country"}],
+    )["out"]
+    assert out.rows() == [(1, "BE"), (2, "FR")]

@@ -1,0 +1,54 @@
+"""Shared fixtures: a small sample workspace and named campaign shapes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ajo_workbench as ajo
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+SAMPLE_PROFILES = 3_000
+
+
+@pytest.fixture(scope="session")
+def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with sample data, generated once per test session."""
+    folder = tmp_path_factory.mktemp("sample") / "ws"
+    ajo.Workspace(folder).generate_sample_data(profiles=SAMPLE_PROFILES, seed=11)
+    return folder
+
+
+@pytest.fixture
+def workspace(sample_folder: Path, tmp_path: Path) -> Iterator[ajo.Workspace]:
+    """A fresh copy of the sample workspace for one test."""
+    folder = tmp_path / "ws"
+    shutil.copytree(sample_folder, folder)
+    yield ajo.Workspace(folder, user="tester")
+
+
+@pytest.fixture
+def spring_sale() -> dict[str, Any]:
+    """The multi-branch example campaign as a document."""
+    document: dict[str, Any] = json.loads(
+        (EXAMPLES / "spring-sale.json").read_text(encoding="utf-8")
+    )
+    return document
+
+
+def linear(*activities: dict[str, Any], campaign_id: str = "shape") -> dict[str, Any]:
+    """A campaign whose activities are chained in order by t1, t2, …"""
+    transitions = [
+        {"id": f"t{i}", "from": a["id"], "to": b["id"]}
+        for i, (a, b) in enumerate(zip(activities, activities[1:]), start=1)
+    ]
+    return {
+        "id": campaign_id,
+        "activities": list(activities),
+        "transitions": transitions,
+    }
