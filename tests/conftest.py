@@ -13,7 +13,7 @@ import pytest
 import ajo_workbench as ajo
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-SAMPLE_PROFILES = 3_000
+SAMPLE_PROFILES = 20_000
 
 
 @pytest.fixture(scope="session")

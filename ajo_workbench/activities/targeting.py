@@ -37,18 +37,23 @@ def split(context: ActivityContext) -> ActivityResult:
     frame = context.single_input().collect()
     overlapping = bool(activity.get("overlapping", False))
 
-    taken = pl.Series(key, [], dtype=frame.schema[key])
+    taken = frame.clear().select(key)
     outputs: dict[str, pl.LazyFrame] = {}
     for index, subset in enumerate(activity.get("subsets")):
         path = f"{context.path}.subsets[{index}]"
-        pool = frame if overlapping else frame.filter(~pl.col(key).is_in(taken))
+        pool = (
+            frame
+            if overlapping
+            else frame.join(taken, on=key, how="anti", maintain_order="left")
+        )
         matched = context.filter(pool.lazy(), subset["where"], f"{path}.where")
         chosen = _limit(context, matched, subset, path).collect()
         outputs[subset["label"]] = chosen.lazy()
-        taken = pl.concat([taken, chosen[key]])
+        taken = pl.concat([taken, chosen.select(key)])
 
     if activity.get("complement"):
-        outputs["complement"] = frame.filter(~pl.col(key).is_in(taken)).lazy()
+        rest = frame.join(taken, on=key, how="anti", maintain_order="left")
+        outputs["complement"] = rest.lazy()
     return ActivityResult(outputs, context.dimension)
 
 

@@ -101,7 +101,9 @@ class Database:
         self._local = threading.local()
         self._write_lock = threading.RLock()
         try:
-            with self.transaction() as connection:
+            with self._write_lock:
+                connection = self._connection()
+                # executescript commits on its own; every statement is idempotent.
                 connection.executescript(SCHEMA)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as error:

@@ -308,9 +308,10 @@ def _is_naive_datetime(value: object) -> bool:
 
 
 def _pick(rng: np.random.Generator, weights: npt.ArrayLike, size: int) -> ByteArray:
-    """Draw size codes into weights (at most 256), with probability proportional.
+    """Draw size codes 0..len(weights)-1, each as likely as its weight.
 
-    Few categories are counted by comparisons, which beats a binary search.
+    At most 256 weights. Few categories are counted by comparisons, which is
+    much faster than a binary search per draw.
     """
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
     bounds = (cumulative[:-1] / cumulative[-1]).astype(np.float32)

@@ -46,7 +46,7 @@ def expected_counts(ws: ajo.Workspace) -> dict[str, int]:
         .sort(["created_at", "profile_id"])
         .head(300)
     )
-    complement = rest.filter(~pl.col("profile_id").is_in(french["profile_id"]))
+    complement = rest.filter(~pl.col("profile_id").is_in(french["profile_id"].implode()))
 
     def reachable(frame: pl.DataFrame, address: str, consent: str) -> int:
         return frame.filter(
