@@ -61,8 +61,10 @@ def main() -> None:
         f"(min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs)"
     )
     print(f"peak memory of the process: {peak:,.0f} MiB")
-    print(f"tables on disk: {data_size / 2**20:,.1f} MiB; "
-          f"whole workspace: {folder_size(folder) / 2**20:,.1f} MiB")
+    print(
+        f"tables on disk: {data_size / 2**20:,.1f} MiB; "
+        f"whole workspace: {folder_size(folder) / 2**20:,.1f} MiB"
+    )
 
 
 if __name__ == "__main__":

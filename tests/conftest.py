@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,11 @@ def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def workspace(sample_folder: Path, tmp_path: Path) -> Iterator[ajo.Workspace]:
+def workspace(sample_folder: Path, tmp_path: Path) -> ajo.Workspace:
     """A fresh copy of the sample workspace for one test."""
     folder = tmp_path / "ws"
     shutil.copytree(sample_folder, folder)
-    yield ajo.Workspace(folder, user="tester")
+    return ajo.Workspace(folder, user="tester")
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def linear(*activities: dict[str, Any], campaign_id: str = "shape") -> dict[str,
     """A campaign whose activities are chained in order by t1, t2, …"""
     transitions = [
         {"id": f"t{i}", "from": a["id"], "to": b["id"]}
-        for i, (a, b) in enumerate(zip(activities, activities[1:]), start=1)
+        for i, (a, b) in enumerate(itertools.pairwise(activities), start=1)
     ]
     return {
         "id": campaign_id,

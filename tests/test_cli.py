@@ -74,13 +74,17 @@ def test_broken_file_lists_every_problem_and_changes_nothing(
     workspace: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "broken.json"
-    path.write_text(json.dumps({
-        "id": "x",
-        "activities": [
-            {"id": "a", "type": "build_audience", "where": 1},
-            {"id": "b", "type": "split", "subsets": [{"label": "Bad Label"}]},
-        ],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "id": "x",
+                "activities": [
+                    {"id": "a", "type": "build_audience", "where": 1},
+                    {"id": "b", "type": "split", "subsets": [{"label": "Bad Label"}]},
+                ],
+            }
+        )
+    )
     database = workspace.path / "workspace.db"
     before = database.read_bytes()
 
@@ -107,15 +111,31 @@ def test_import_and_usage_errors(
 
     assert main(["-w", folder, "import", "stores", str(csv), "--key", "nope"]) == 2
     assert "primary key 'nope' is not a column" in capsys.readouterr().err
-    assert main(["-w", folder, "import", "s", str(csv), "--key", "store_id",
-                 "--link", "broken"]) == 2
+    assert (
+        main(
+            [
+                "-w",
+                folder,
+                "import",
+                "s",
+                str(csv),
+                "--key",
+                "store_id",
+                "--link",
+                "broken",
+            ]
+        )
+        == 2
+    )
     assert main(["-w", folder, "tasks", "no-such-campaign"]) == 2
     with pytest.raises(SystemExit) as usage:
         main(["frobnicate"])
     assert usage.value.code == 2
 
 
-def test_default_workspace_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_workspace_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AJO_WORKBENCH_WORKSPACE", raising=False)
     assert main(["sample", "--profiles", "200"]) == 0

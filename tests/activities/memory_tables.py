@@ -8,8 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from ajo_workbench.activities import ActivityContext, ActivityResult, Inbound
-from ajo_workbench.activities import RUNNERS
+from ajo_workbench.activities import RUNNERS, ActivityContext, ActivityResult, Inbound
 from ajo_workbench.model.definition import Activity, CampaignDefinition, Transition
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
-from memory_tables import MemoryTables, run_activity  # noqa: E402
+from memory_tables import MemoryTables, run_activity
 
 COUNTRIES = ["FR", "BE", "DE", None]
 CONDITIONS = [
@@ -31,13 +31,12 @@ profile_rows = st.lists(
     min_size=0,
     max_size=40,
 )
-purchase_rows = st.lists(
-    st.tuples(st.integers(1, 45), st.integers(1, 40)), max_size=60
-)
+purchase_rows = st.lists(st.tuples(st.integers(1, 45), st.integers(1, 40)), max_size=60)
 
 
-def make_tables(rows: list[tuple[str | None, int, str | None]],
-                purchases: list[tuple[int, int]]) -> MemoryTables:
+def make_tables(
+    rows: list[tuple[str | None, int, str | None]], purchases: list[tuple[int, int]]
+) -> MemoryTables:
     profiles = pl.DataFrame(
         {
             "profile_id": list(range(1, len(rows) + 1)),
@@ -45,8 +44,12 @@ def make_tables(rows: list[tuple[str | None, int, str | None]],
             "score": [r[1] for r in rows],
             "email": [r[2] for r in rows],
         },
-        schema={"profile_id": pl.Int64, "country": pl.String, "score": pl.Int64,
-                "email": pl.String},
+        schema={
+            "profile_id": pl.Int64,
+            "country": pl.String,
+            "score": pl.Int64,
+            "email": pl.String,
+        },
     )
     bought = pl.DataFrame(
         {
@@ -104,7 +107,11 @@ def test_split_outputs_are_disjoint_and_cover_the_input(
         subsets.append(subset)
 
     outputs = run_activity(
-        tables, "split", [population], subsets=subsets, complement=True,
+        tables,
+        "split",
+        [population],
+        subsets=subsets,
+        complement=True,
         overlapping=overlapping,
     )
 
@@ -131,7 +138,9 @@ def test_split_limit_percent_takes_the_floor(
     tables = make_tables(rows, [])
     population = tables.frames["profiles"].select("profile_id")
     outputs = run_activity(
-        tables, "split", [population],
+        tables,
+        "split",
+        [population],
         subsets=[{"label": "a", "where": "score >= 30", "limit_percent": 12.5}],
     )
     matched = len(matching(tables, "score >= 30"))
@@ -201,13 +210,20 @@ def test_deduplication_keeps_the_best_row_by_order() -> None:
     rows = [("FR", 10, "a@x"), ("FR", 90, "a@x"), ("BE", 90, "a@x"), ("DE", 5, None)]
     tables = make_tables(rows, [])
     population = tables.frames["profiles"].select("profile_id")
-    first = run_activity(tables, "deduplication", [population], keys=["email"],
-                         order_by=["score DESC"])
+    first = run_activity(
+        tables, "deduplication", [population], keys=["email"], order_by=["score DESC"]
+    )
     # score ties between 2 and 3 are broken by the key: 2 comes first.
     assert keys(first["out"]) == [2, 4]
     assert keys(first["complement"]) == [1, 3]
-    last = run_activity(tables, "deduplication", [population], keys=["email"],
-                        keep="last", order_by=["score DESC"])
+    last = run_activity(
+        tables,
+        "deduplication",
+        [population],
+        keys=["email"],
+        keep="last",
+        order_by=["score DESC"],
+    )
     assert keys(last["out"]) == [1, 4]
 
 
@@ -220,14 +236,29 @@ def test_enrichment_keeps_every_row(
     tables = make_tables(rows, purchases)
     population = tables.frames["profiles"].select("profile_id").reverse()
     out = run_activity(
-        tables, "enrichment", [population],
+        tables,
+        "enrichment",
+        [population],
         attributes=[
-            {"name": "n", "link": "purchases", "aggregate": "count",
-             "where": "amount >= 10"},
-            {"name": "total", "link": "purchases", "aggregate": "sum",
-             "column": "amount"},
-            {"name": "top", "link": "purchases", "aggregate": "max",
-             "column": "amount", "default": -1.0},
+            {
+                "name": "n",
+                "link": "purchases",
+                "aggregate": "count",
+                "where": "amount >= 10",
+            },
+            {
+                "name": "total",
+                "link": "purchases",
+                "aggregate": "sum",
+                "column": "amount",
+            },
+            {
+                "name": "top",
+                "link": "purchases",
+                "aggregate": "max",
+                "column": "amount",
+                "default": -1.0,
+            },
         ],
     )["out"]
 
@@ -243,8 +274,10 @@ def test_enrichment_lookup_over_a_one_to_one_link() -> None:
     tables = make_tables([("FR", 1, "a@x"), ("BE", 2, None)], [(2, 5), (1, 7)])
     population = tables.frames["purchases"].select("purchase_id")
     out = run_activity(
-        tables, "enrichment", [population], dimension="purchases",
-        attributes=[{"name": "buyer_country", "link": "profiles",
-                     "column": "country"}],
+        tables,
+        "enrichment",
+        [population],
+        dimension="purchases",
+        attributes=[{"name": "buyer_country", "link": "profiles", "column": "country"}],
     )["out"]
     assert out.rows() == [(1, "BE"), (2, "FR")]

@@ -1,4 +1,4 @@
-"""The lifecycle matrix: every status × every action, table-driven."""
+"""The lifecycle matrix: every status and every action, table-driven."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_matrix(status: CampaignStatus, action: str) -> None:
 
 def test_start_refused_while_a_test_runs() -> None:
     lifecycle = Lifecycle("draft")
-    with pytest.raises(LifecycleError, match="already running.*Restart"):
+    with pytest.raises(LifecycleError, match=r"already running.*Restart"):
         lifecycle.apply("start", Facts(test_state="running"))
 
 
@@ -81,7 +81,9 @@ def test_stop_and_resume_of_a_test() -> None:
 
 def test_back_to_draft_guards() -> None:
     scheduled = Lifecycle("scheduled")
-    assert "already ran" in (scheduled.refusal("back_to_draft", Facts(occurrences=1)) or "")
+    assert "already ran" in (
+        scheduled.refusal("back_to_draft", Facts(occurrences=1)) or ""
+    )
     live = Lifecycle("live")
     paused = Facts(live_state="paused", live_paused_on_error=True)
     assert live.refusal("back_to_draft", paused) is None
@@ -101,9 +103,12 @@ def test_confirm_send_names_the_waiting_activities() -> None:
     facts = Facts(awaiting_confirmation=("mail",), activity_id="sms")
     reason = Lifecycle("live").refusal("confirm_send", facts)
     assert reason is not None and "waiting: mail" in reason
-    assert Lifecycle("live").refusal(
-        "confirm_send", Facts(awaiting_confirmation=("mail",), activity_id="mail")
-    ) is None
+    assert (
+        Lifecycle("live").refusal(
+            "confirm_send", Facts(awaiting_confirmation=("mail",), activity_id="mail")
+        )
+        is None
+    )
 
 
 def test_refusal_names_the_statuses_that_allow_it() -> None:

@@ -22,8 +22,16 @@ def test_round_trip_is_stable(spring_sale: dict[str, Any], tmp_path: Path) -> No
     assert again == definition
     assert again.to_json() == text
     assert list(json.loads(text)) == [
-        "format", "id", "name", "description", "dimension", "schedule",
-        "settings", "variables", "activities", "transitions",
+        "format",
+        "id",
+        "name",
+        "description",
+        "dimension",
+        "schedule",
+        "settings",
+        "variables",
+        "activities",
+        "transitions",
     ]
 
 
@@ -31,8 +39,12 @@ def test_keys_come_out_in_catalogue_order() -> None:
     document = {
         "id": "c",
         "activities": [
-            {"where": "country = 'FR'", "label": "A", "type": "build_audience",
-             "id": "a"}
+            {
+                "where": "country = 'FR'",
+                "label": "A",
+                "type": "build_audience",
+                "id": "a",
+            }
         ],
         "transitions": [],
     }
@@ -41,11 +53,15 @@ def test_keys_come_out_in_catalogue_order() -> None:
 
 
 def test_builder_produces_the_file_document(spring_sale: dict[str, Any]) -> None:
-    builder = CampaignBuilder(
-        "spring-sale",
-        name="Spring sale",
-        description=spring_sale["description"],
-    ).settings(**spring_sale["settings"]).variables(season="spring")
+    builder = (
+        CampaignBuilder(
+            "spring-sale",
+            name="Spring sale",
+            description=spring_sale["description"],
+        )
+        .settings(**spring_sale["settings"])
+        .variables(season="spring")
+    )
     for activity in spring_sale["activities"]:
         settings = {k: v for k, v in activity.items() if k not in ("id", "type")}
         builder.activity(activity["type"], activity["id"], **settings)
@@ -124,8 +140,12 @@ def test_ports() -> None:
         {
             "id": "c",
             "activities": [
-                {"id": "s", "type": "split", "complement": True,
-                 "subsets": [{"label": "a", "where": "1 = 1"}]},
+                {
+                    "id": "s",
+                    "type": "split",
+                    "complement": True,
+                    "subsets": [{"label": "a", "where": "1 = 1"}],
+                },
                 {"id": "f", "type": "fork", "branches": ["x", "y"]},
                 {"id": "d", "type": "deduplication", "keys": ["email"]},
                 {"id": "e", "type": "end"},

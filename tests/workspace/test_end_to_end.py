@@ -46,13 +46,13 @@ def expected_counts(ws: ajo.Workspace) -> dict[str, int]:
         .sort(["created_at", "profile_id"])
         .head(300)
     )
-    complement = rest.filter(~pl.col("profile_id").is_in(french["profile_id"].implode()))
+    complement = rest.filter(
+        ~pl.col("profile_id").is_in(french["profile_id"].implode())
+    )
 
     def reachable(frame: pl.DataFrame, address: str, consent: str) -> int:
         return frame.filter(
-            pl.col(address).is_not_null()
-            & (pl.col(address) != "")
-            & pl.col(consent)
+            pl.col(address).is_not_null() & (pl.col(address) != "") & pl.col(consent)
         ).height
 
     return {
@@ -81,7 +81,9 @@ def test_counts_match_an_independent_computation(
     assert {t: run.count(t) for t in expected} == expected
     assert expected["t4"] > 0 and expected["t5"] > 0 and expected["t6"] > 0
     assert expected["t3"] < expected["t2"]  # the sample has duplicate e-mails
-    assert all(run.task_status(a.id) == "success" for a in campaign.definition.activities)
+    assert all(
+        run.task_status(a.id) == "success" for a in campaign.definition.activities
+    )
 
 
 def test_work_tables_are_lean_and_frames_can_add_attributes(
@@ -93,7 +95,11 @@ def test_work_tables_are_lean_and_frames_can_add_attributes(
     assert run.frame("t2").columns == ["profile_id", "orders_90d", "spend_90d"]
     wide = run.frame("t4", columns=["first_name", "country"])
     assert wide.columns == [
-        "profile_id", "orders_90d", "spend_90d", "first_name", "country",
+        "profile_id",
+        "orders_90d",
+        "spend_90d",
+        "first_name",
+        "country",
     ]
     assert (wide["spend_90d"] >= 500).all()
     schema = run.schema("t4")
@@ -109,9 +115,18 @@ def test_logs_and_tasks_are_frames(
 
     tasks = run.tasks
     assert tasks.columns == [
-        "execution_id", "activity_id", "type", "status", "created_at",
-        "started_at", "ended_at", "duration", "input_count", "output_counts",
-        "variables", "error",
+        "execution_id",
+        "activity_id",
+        "type",
+        "status",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "duration",
+        "input_count",
+        "output_counts",
+        "variables",
+        "error",
     ]
     assert tasks.height == len(campaign.definition.activities)
     segments = tasks.filter(pl.col("activity_id") == "segments").row(0, named=True)
