@@ -108,6 +108,11 @@ class Execution:
         ``failed``."""
         return self._state.value
 
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested."""
+        return self._stop.is_set()
+
     def wait(self, timeout: float | None = None) -> Execution:
         """Block until the execution is finished, paused, waiting or over."""
         if not self._settled.wait(timeout):

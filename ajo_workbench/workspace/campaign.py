@@ -173,6 +173,8 @@ class Campaign:
             mode="test",
         )
         self.workspace.running[execution.id] = execution
+        for listener in self.workspace.execution_listeners:
+            listener(execution)
         return execution.start()
 
     def _active_test(self) -> Execution:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,18 @@ class Workspace:
         self.tables = TableCatalog(self.path, self.database)
         self.journal = Journal(self.database, self.clock)
         self.running: dict[str, Execution] = {}
+        self.execution_listeners: list[Callable[[Execution], None]] = []
 
     def __repr__(self) -> str:
         return f"<Workspace {str(self.path)!r}>"
+
+    def on_execution(self, listener: Callable[[Execution], None]) -> None:
+        """Call ``listener(execution)`` for each new execution, before it starts.
+
+        A listener can subscribe to the execution's changes with
+        :meth:`Execution.on_change`.
+        """
+        self.execution_listeners.append(listener)
 
     # -- tables --------------------------------------------------------------------
 
