@@ -16,11 +16,16 @@ from ajo_workbench.engine import Execution
 def chain(*activities: dict[str, Any], **settings: Any) -> dict[str, Any]:
     transitions = [
         {"id": f"t{i}", "from": a["id"], "to": b["id"]}
-        for i, (a, b) in enumerate(zip(activities[:-1], activities[1:], strict=True),
-                                   start=1)
+        for i, (a, b) in enumerate(
+            zip(activities[:-1], activities[1:], strict=True), start=1
+        )
     ]
-    return {"id": "chain", "settings": settings, "activities": list(activities),
-            "transitions": transitions}
+    return {
+        "id": "chain",
+        "settings": settings,
+        "activities": list(activities),
+        "transitions": transitions,
+    }
 
 
 AUDIENCE = {"id": "all", "type": "build_audience", "where": "country = 'FR'"}
@@ -42,9 +47,10 @@ def test_start_returns_at_once_and_wait_blocks(workspace: ajo.Workspace) -> None
     assert isinstance(run, Execution)
     assert run.wait(60) is run
     assert run.state == "finished"
-    assert run.count("t1") == workspace.table("profiles").filter(
-        pl.col("country") == "FR"
-    ).height
+    assert (
+        run.count("t1")
+        == workspace.table("profiles").filter(pl.col("country") == "FR").height
+    )
 
 
 def test_suspend_pauses_on_error_and_resume_continues(
@@ -81,7 +87,9 @@ def test_abort_fails_and_abandons_the_rest(workspace: ajo.Workspace) -> None:
     run = campaign.start().wait(60)
     assert run.state == "failed"
     assert [run.task_status(a) for a in ("all", "codes", "end")] == [
-        "success", "error", "abandoned",
+        "success",
+        "error",
+        "abandoned",
     ]
 
 
@@ -153,9 +161,7 @@ def test_restart_runs_a_fresh_execution(workspace: ajo.Workspace) -> None:
 def test_kept_work_tables_reopen_with_the_workspace(
     workspace: ajo.Workspace,
 ) -> None:
-    campaign = workspace.load_campaign(
-        chain(AUDIENCE, END, keep_interim_results=True)
-    )
+    campaign = workspace.load_campaign(chain(AUDIENCE, END, keep_interim_results=True))
     run = campaign.start().wait(60)
 
     reopened = ajo.Workspace(workspace.path).campaign("chain").executions[-1]

@@ -1,0 +1,146 @@
+"""Campaign actions through the workspace: guards, logs, versions and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pytest
+
+import ajo_workbench as ajo
+
+
+def simple(campaign_id: str = "simple", **schedule: Any) -> dict[str, Any]:
+    return {
+        "id": campaign_id,
+        "schedule": schedule or {"type": "asap"},
+        "activities": [
+            {"id": "fr", "type": "build_audience", "where": "country = 'FR'"},
+            {"id": "end", "type": "end"},
+        ],
+        "transitions": [{"id": "t1", "from": "fr", "to": "end"}],
+    }
+
+
+def actions(campaign: ajo.Campaign) -> list[tuple[str, str]]:
+    logs = campaign.logs.filter(pl.col("action").is_not_null())
+    return list(zip(logs["action"], logs["level"], strict=True))
+
+
+def test_every_action_allowed_or_refused_is_logged(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(simple())
+    with pytest.raises(ajo.LifecycleError, match="archive is not allowed"):
+        campaign.archive()
+    campaign.publish()
+
+    logged = actions(campaign)
+    assert ("archive", "warning") in logged
+    assert ("publish", "info") in logged
+    refused = campaign.logs.filter(pl.col("action") == "archive").row(0, named=True)
+    assert refused["user"] == "tester"
+    assert "needs:" in refused["message"]
+
+
+def test_publish_stores_versions_and_goes_live(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(simple())
+    assert campaign.publish() is None
+    assert campaign.status == "live"
+    assert [v.id for v in campaign.versions] == ["simple"]
+    with pytest.raises(ajo.LifecycleError, match="only a Draft"):
+        campaign.update(campaign.definition)
+    with pytest.raises(ajo.LifecycleError):
+        workspace.load_campaign(simple())
+
+
+def test_future_schedule_publishes_to_scheduled_and_back(
+    workspace: ajo.Workspace,
+) -> None:
+    campaign = workspace.load_campaign(
+        simple(type="once", at="2099-01-01T09:00:00+00:00")
+    )
+    campaign.publish()
+    assert campaign.status == "scheduled"
+    campaign.back_to_draft()
+    assert campaign.status == "draft"
+    campaign.publish()
+    assert len(campaign.versions) == 2
+
+
+def test_close_a_recurring_campaign_completes_it(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(
+        simple(type="recurring", cron="0 9 * * *", timezone="Europe/Paris")
+    )
+    campaign.publish()
+    campaign.close()
+    assert campaign.status == "completed"
+    campaign.archive()
+    assert campaign.status == "archived"
+
+
+def test_stop_campaign_is_terminal(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(simple())
+    campaign.publish()
+    campaign.stop_campaign()
+    assert campaign.status == "stopped"
+    with pytest.raises(ajo.LifecycleError, match="publish needs: draft"):
+        campaign.publish()
+
+
+def test_validation_errors_block_start_and_publish(workspace: ajo.Workspace) -> None:
+    document = simple()
+    document["activities"][0]["where"] = "countri = 'FR'"
+    campaign = workspace.load_campaign(document)
+    assert [a.code for a in campaign.alerts] == ["UNKNOWN_COLUMN"]
+    for action in (campaign.start, campaign.publish):
+        with pytest.raises(ajo.LifecycleError, match="1 error"):
+            action()
+    assert campaign.status == "draft"
+    assert campaign.executions == []
+
+
+def test_duplicate_copies_the_definition_only(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(simple())
+    campaign.start().wait(60)
+    campaign.publish()
+
+    copy = campaign.duplicate()
+    assert copy.id == "simple-copy"
+    assert copy.status == "draft"
+    assert copy.definition.activities == campaign.definition.activities
+    assert copy.executions == []
+    assert campaign.duplicate().id == "simple-copy-2"
+
+
+def test_delete_removes_a_draft_and_its_test_history(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(
+        dict(simple(), settings={"keep_interim_results": True})
+    )
+    run = campaign.start().wait(60)
+    assert (workspace.path / "worktables" / run.id).exists()
+
+    campaign.delete()
+    assert not workspace.has_campaign("simple")
+    assert not (workspace.path / "worktables" / run.id).exists()
+    assert workspace.database.query("SELECT * FROM tasks") == []
+    with pytest.raises(KeyError, match="no campaign 'simple'"):
+        workspace.campaign("simple")
+
+
+def test_available_actions_explain_themselves(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(simple())
+    available = campaign.available_actions()
+    assert available["start"] is None
+    assert available["publish"] is None
+    assert (
+        available["resume"] == "resume needs a paused test execution "
+        "(last one: never started)"
+    )
+
+
+def test_load_campaign_replaces_a_drafts_definition(workspace: ajo.Workspace) -> None:
+    workspace.load_campaign(simple())
+    document = simple()
+    document["name"] = "Renamed"
+    campaign = workspace.load_campaign(document)
+    assert campaign.name == "Renamed"
+    assert [c.id for c in workspace.campaigns] == ["simple"]
