@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,21 @@ def spring_sale() -> dict[str, Any]:
     return document
 
 
-def linear(*activities: dict[str, Any], campaign_id: str = "shape") -> dict[str, Any]:
-    """A campaign whose activities are chained in order by t1, t2, …"""
+def linear(*activities: dict[str, Any], **settings: Any) -> dict[str, Any]:
+    """A campaign ``chain`` whose activities are linked in order by t1, t2, …"""
     transitions = [
         {"id": f"t{i}", "from": a["id"], "to": b["id"]}
         for i, (a, b) in enumerate(itertools.pairwise(activities), start=1)
     ]
     return {
-        "id": campaign_id,
+        "id": "chain",
+        "settings": settings,
         "activities": list(activities),
         "transitions": transitions,
     }
+
+
+@pytest.fixture
+def chain() -> Callable[..., dict[str, Any]]:
+    """Builds a linear campaign from activities (settings as keywords)."""
+    return linear

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -12,22 +13,7 @@ import pytest
 import ajo_workbench as ajo
 from ajo_workbench.engine import Execution
 
-
-def chain(*activities: dict[str, Any], **settings: Any) -> dict[str, Any]:
-    transitions = [
-        {"id": f"t{i}", "from": a["id"], "to": b["id"]}
-        for i, (a, b) in enumerate(
-            zip(activities[:-1], activities[1:], strict=True), start=1
-        )
-    ]
-    return {
-        "id": "chain",
-        "settings": settings,
-        "activities": list(activities),
-        "transitions": transitions,
-    }
-
-
+Chain = Callable[..., dict[str, Any]]
 AUDIENCE = {"id": "all", "type": "build_audience", "where": "country = 'FR'"}
 CODES = {
     "id": "codes",
@@ -41,7 +27,9 @@ def import_codes(ws: ajo.Workspace, codes: list[str]) -> None:
     ws.import_table("codes", pl.DataFrame({"code": codes}), key="code")
 
 
-def test_start_returns_at_once_and_wait_blocks(workspace: ajo.Workspace) -> None:
+def test_start_returns_at_once_and_wait_blocks(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
     campaign = workspace.load_campaign(chain(AUDIENCE, END))
     run = campaign.start()
     assert isinstance(run, Execution)
@@ -54,7 +42,7 @@ def test_start_returns_at_once_and_wait_blocks(workspace: ajo.Workspace) -> None
 
 
 def test_suspend_pauses_on_error_and_resume_continues(
-    workspace: ajo.Workspace,
+    workspace: ajo.Workspace, chain: Chain
 ) -> None:
     import_codes(workspace, ["1", "2", "x"])
     campaign = workspace.load_campaign(chain(AUDIENCE, CODES, END))
@@ -79,7 +67,9 @@ def test_suspend_pauses_on_error_and_resume_continues(
     assert after == before  # the finished task was not run again
 
 
-def test_abort_fails_and_abandons_the_rest(workspace: ajo.Workspace) -> None:
+def test_abort_fails_and_abandons_the_rest(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
     import_codes(workspace, ["x"])
     campaign = workspace.load_campaign(
         chain(AUDIENCE, CODES, END, error_policy="abort")
@@ -93,7 +83,9 @@ def test_abort_fails_and_abandons_the_rest(workspace: ajo.Workspace) -> None:
     ]
 
 
-def test_ignore_goes_on_with_other_branches(workspace: ajo.Workspace) -> None:
+def test_ignore_goes_on_with_other_branches(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
     import_codes(workspace, ["x"])
     document = {
         "id": "branches",
@@ -121,7 +113,9 @@ def test_ignore_goes_on_with_other_branches(workspace: ajo.Workspace) -> None:
     assert run.count("t5") > 0
 
 
-def test_stop_between_tasks_keeps_finished_tables(workspace: ajo.Workspace) -> None:
+def test_stop_between_tasks_keeps_finished_tables(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
     campaign = workspace.load_campaign(chain(AUDIENCE, dict(AUDIENCE, id="again"), END))
     reached, release = threading.Event(), threading.Event()
 
@@ -149,7 +143,7 @@ def test_stop_between_tasks_keeps_finished_tables(workspace: ajo.Workspace) -> N
         campaign.stop()
 
 
-def test_restart_runs_a_fresh_execution(workspace: ajo.Workspace) -> None:
+def test_restart_runs_a_fresh_execution(workspace: ajo.Workspace, chain: Chain) -> None:
     campaign = workspace.load_campaign(chain(AUDIENCE, END))
     first = campaign.start().wait(60)
     second = campaign.restart().wait(60)
@@ -159,7 +153,7 @@ def test_restart_runs_a_fresh_execution(workspace: ajo.Workspace) -> None:
 
 
 def test_kept_work_tables_reopen_with_the_workspace(
-    workspace: ajo.Workspace,
+    workspace: ajo.Workspace, chain: Chain
 ) -> None:
     campaign = workspace.load_campaign(chain(AUDIENCE, END, keep_interim_results=True))
     run = campaign.start().wait(60)
@@ -171,7 +165,9 @@ def test_kept_work_tables_reopen_with_the_workspace(
     assert reopened.frame("t1").equals(run.frame("t1"))
 
 
-def test_unknown_transition_and_activity(workspace: ajo.Workspace) -> None:
+def test_unknown_transition_and_activity(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
     run = workspace.load_campaign(chain(AUDIENCE, END)).start().wait(60)
     with pytest.raises(KeyError, match="no transition 't9'"):
         run.count("t9")
@@ -179,7 +175,9 @@ def test_unknown_transition_and_activity(workspace: ajo.Workspace) -> None:
         run.task_status("nope")
 
 
-def test_disabled_activity_and_its_path_are_skipped(workspace: ajo.Workspace) -> None:
+def test_disabled_activity_and_its_path_are_skipped(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
     document = chain(AUDIENCE, dict(AUDIENCE, id="second", disabled=True), END)
     run = workspace.load_campaign(document).start().wait(60)
     assert run.state == "finished"
