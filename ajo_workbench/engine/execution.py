@@ -20,7 +20,11 @@ import polars as pl
 from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, Tables
 from ajo_workbench.activities.base import Mode
 from ajo_workbench.errors import DataError, ExecutionError, WorkbenchError
-from ajo_workbench.model.definition import Activity, CampaignDefinition
+from ajo_workbench.model.definition import (
+    Activity,
+    CampaignDefinition,
+    parse_definition,
+)
 from ajo_workbench.model.graph import descendants, topological_order
 from ajo_workbench.storage.journal import Journal
 from ajo_workbench.storage.tables import write_parquet_atomically
@@ -90,6 +94,7 @@ class Execution:
         self._state = ExecutionState.RUNNING
         self._status = {aid: TaskStatus.NOT_RUN for aid in self._order}
         self._frames: dict[str, pl.DataFrame] = {}
+        self._files: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
         self._dimensions: dict[str, str] = {}
         self._stop = threading.Event()
@@ -366,6 +371,7 @@ class Execution:
             relative = Path("worktables") / self.id / f"{transition_id}.parquet"
             write_parquet_atomically(frame, self._folder / relative)
             path = str(relative)
+            self._files[transition_id] = self._folder / relative
         with self._lock:
             self._frames[transition_id] = frame
             self._counts[transition_id] = frame.height
@@ -429,6 +435,9 @@ class Execution:
         self.definition.transition(transition_id)
         with self._lock:
             frame = self._frames.get(transition_id)
+            path = self._files.get(transition_id)
+        if frame is None and path is not None and path.exists():
+            frame = pl.read_parquet(path)
         if frame is None:
             raise DataError(
                 f"transition {transition_id!r} carries no table in execution "
@@ -491,8 +500,6 @@ def restore_execution(
     Its counts come from the database and its work tables from the kept Parquet
     files; a table that was not kept reads as missing.
     """
-    from ajo_workbench.model.definition import parse_definition
-
     execution = Execution(
         execution_id=record["id"],
         campaign_id=record["campaign_id"],
@@ -510,7 +517,7 @@ def restore_execution(
     for transition_id, row in journal.work_tables(record["id"]).items():
         execution._counts[transition_id] = row["count"]
         execution._dimensions[transition_id] = row["dimension"]
-        if row["path"] and (folder / row["path"]).exists():
-            execution._frames[transition_id] = pl.read_parquet(folder / row["path"])
+        if row["path"]:
+            execution._files[transition_id] = folder / row["path"]
     execution._settled.set()
     return execution

@@ -162,6 +162,7 @@ class Campaign:
         return execution
 
     def _launch_test(self) -> Execution:
+        self._release_finished_tests()
         definition = self.definition
         execution = Execution(
             execution_id=_new_id(),
@@ -176,6 +177,18 @@ class Campaign:
         for listener in self.workspace.execution_listeners:
             listener(execution)
         return execution.start()
+
+    def _release_finished_tests(self) -> None:
+        """Forget the in-memory tables of this campaign's ended test executions.
+
+        Kept work tables stay readable from their Parquet files; the others are
+        only held for the current execution, so memory does not grow run by run.
+        """
+        running = self.workspace.running
+        for execution_id, execution in list(running.items()):
+            ended = execution.state in ("finished", "stopped", "failed")
+            if execution.campaign_id == self.id and ended:
+                del running[execution_id]
 
     def _active_test(self) -> Execution:
         execution = self.latest_execution("test")

@@ -184,3 +184,17 @@ def test_disabled_activity_and_its_path_are_skipped(
     assert run.task_status("second") == "skipped"
     assert run.task_status("end") == "skipped"
     assert run.count("t2") == 0
+
+
+def test_only_the_current_execution_holds_tables_that_are_not_kept(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
+    campaign = workspace.load_campaign(chain(AUDIENCE, END))
+    first = campaign.start().wait(60)
+    assert first.frame("t1").height == first.count("t1")
+    campaign.restart().wait(60)
+
+    earlier = campaign.executions[0]
+    assert earlier.count("t1") == first.count("t1")
+    with pytest.raises(ajo.DataError, match="was not kept"):
+        earlier.frame("t1")
