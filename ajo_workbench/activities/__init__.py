@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ajo_workbench.activities import channels, flow, targeting
+from ajo_workbench.activities import channels, dimensions, flow, sources, targeting
 from ajo_workbench.activities.base import (
     ActivityContext,
     ActivityResult,
     Inbound,
     Runner,
+    State,
     Tables,
 )
 
@@ -19,14 +20,23 @@ RUNNERS: Mapping[str, Runner] = {
     "combine": targeting.combine,
     "deduplication": targeting.deduplication,
     "enrichment": targeting.enrichment,
+    "read_audience": sources.read_audience,
+    "save_audience": sources.save_audience,
+    "load_file": sources.load_file,
+    "incremental_query": sources.incremental_query,
+    "reconciliation": dimensions.reconciliation,
+    "change_dimension": dimensions.change_dimension,
+    "wait": flow.wait,
     "fork": flow.fork,
+    "and_join": flow.and_join,
+    "test": flow.choose_branch,
     "alert": flow.alert,
     "end": flow.end,
     "email": channels.channel,
     "sms": channels.channel,
     "push": channels.channel,
 }
-"""The activity types this version can run, with their functions."""
+"""Every activity type with the function that runs it."""
 
 __all__ = [
     "RUNNERS",
@@ -34,5 +44,6 @@ __all__ = [
     "ActivityResult",
     "Inbound",
     "Runner",
+    "State",
     "Tables",
 ]

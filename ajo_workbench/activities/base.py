@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import polars as pl
@@ -20,6 +21,10 @@ from ajo_workbench.model.conditions import filter_frame
 from ajo_workbench.model.definition import Activity, CampaignDefinition, Transition
 
 Mode = Literal["test", "live"]
+FILE_PREFIX = "file:"
+"""Populations read from a file carry the dimension ``file:<activity id>``."""
+LINE = "line"
+"""The key of a file population: the row's line number in the file."""
 ORDER_ITEM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\s(ASC|DESC))?\s*$", re.I)
 
 
@@ -47,6 +52,20 @@ class Tables(Protocol):
     def parents(self, name: str) -> dict[str, str]: ...
 
 
+class State(Protocol):
+    """Workspace state activities may read or write: audiences and watermarks."""
+
+    def read_audience(self, name: str) -> tuple[str, pl.LazyFrame]: ...
+
+    def write_audience(
+        self, name: str, campaign_id: str, dimension: str, members: pl.DataFrame
+    ) -> None: ...
+
+    def watermark(self, campaign_id: str, activity_id: str) -> Any: ...
+
+    def set_watermark(self, campaign_id: str, activity_id: str, value: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class Inbound:
     """One inbound work table, with the transition that carried it."""
@@ -67,11 +86,27 @@ class ActivityContext:
     mode: Mode = "test"
     variables: Mapping[str, Any] = field(default_factory=dict)
     path: str = "activity"
+    state: State | None = None
+    folder: Path | None = None
+    dry_run: bool = False
 
     @property
     def key(self) -> str:
         """The key column of the population's dimension."""
+        if self.from_file:
+            return LINE
         return self.tables.info(self.dimension).key
+
+    @property
+    def from_file(self) -> bool:
+        """Whether the population comes from a file rather than a table."""
+        return self.dimension.startswith(FILE_PREFIX)
+
+    def workspace_state(self) -> State:
+        """Audiences and watermarks (an error when the engine gave none)."""
+        if self.state is None:
+            raise ExecutionError(f"{self.path}: no workspace state is available")
+        return self.state
 
     def single_input(self) -> pl.LazyFrame:
         """The one inbound work table of a single-input activity."""
@@ -86,6 +121,8 @@ class ActivityContext:
         self, frame: pl.LazyFrame, columns: list[str] | None = None
     ) -> pl.LazyFrame:
         """A work table joined with its dimension's attributes (all, or some)."""
+        if self.from_file:
+            return frame
         dimension = self.tables.scan(self.dimension)
         present = set(frame.collect_schema().names())
         wanted = [
@@ -145,12 +182,21 @@ def parse_order_by(items: list[str], where: str) -> tuple[list[str], list[bool]]
 
 @dataclass
 class ActivityResult:
-    """The work table of each output port, and notes for the log."""
+    """The work table of each output port, and what the log should say.
+
+    A port missing from ``outputs`` carries no table: its branch ends there and the
+    activities after it stay ``not_run``. A port in ``skipped_ports`` carries no
+    table either, and the activities after it are ``skipped``. ``skipped`` set means
+    the task itself shows as skipped (its outputs still flow on).
+    """
 
     outputs: dict[str, pl.LazyFrame]
     dimension: str
     skipped: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skipped_ports: set[str] = field(default_factory=set)
+    watermark: Any = None
 
 
 Runner = Callable[[ActivityContext], ActivityResult]

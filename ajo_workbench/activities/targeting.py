@@ -36,6 +36,8 @@ def split(context: ActivityContext) -> ActivityResult:
     key = context.key
     frame = context.single_input().collect()
     overlapping = bool(activity.get("overlapping", False))
+    skip_empty = bool(activity.get("skip_empty", False))
+    skipped: set[str] = set()
 
     taken = frame.clear().select(key)
     outputs: dict[str, pl.LazyFrame] = {}
@@ -48,13 +50,19 @@ def split(context: ActivityContext) -> ActivityResult:
         )
         matched = context.filter(pool.lazy(), subset["where"], f"{path}.where")
         chosen = _limit(context, matched, subset, path).collect()
-        outputs[subset["label"]] = chosen.lazy()
+        if chosen.is_empty() and skip_empty and not context.dry_run:
+            skipped.add(subset["label"])
+        else:
+            outputs[subset["label"]] = chosen.lazy()
         taken = pl.concat([taken, chosen.select(key)])
 
     if activity.get("complement"):
         rest = frame.join(taken, on=key, how="anti", maintain_order="left")
-        outputs["complement"] = rest.lazy()
-    return ActivityResult(outputs, context.dimension)
+        if rest.is_empty() and skip_empty and not context.dry_run:
+            skipped.add("complement")
+        else:
+            outputs["complement"] = rest.lazy()
+    return ActivityResult(outputs, context.dimension, skipped_ports=skipped)
 
 
 def _limit(

@@ -11,18 +11,23 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, Tables
+from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, State, Tables
 from ajo_workbench.activities.base import Mode
+from ajo_workbench.activities.flow import wait_until
+from ajo_workbench.clock import Clock
 from ajo_workbench.errors import DataError, ExecutionError, WorkbenchError
+from ajo_workbench.model.alerts import Alert
 from ajo_workbench.model.definition import (
     Activity,
     CampaignDefinition,
+    Transition,
     parse_definition,
 )
 from ajo_workbench.model.graph import descendants, topological_order
@@ -56,7 +61,6 @@ class ExecutionState(StrEnum):
 
 
 FINAL = {ExecutionState.FINISHED, ExecutionState.STOPPED, ExecutionState.FAILED}
-DONE_TASKS = {TaskStatus.SUCCESS, TaskStatus.SKIPPED, TaskStatus.ABANDONED}
 Listener = Callable[["Execution"], None]
 
 
@@ -81,6 +85,8 @@ class Execution:
         folder: Path,
         mode: Mode = "test",
         version: int | None = None,
+        clock: Clock | None = None,
+        state: State | None = None,
     ) -> None:
         self.id = execution_id
         self.campaign_id = campaign_id
@@ -97,7 +103,15 @@ class Execution:
         self._files: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
         self._dimensions: dict[str, str] = {}
+        self._clock = clock or Clock()
+        self._state_store = state
+        self._index = {a.id: i for i, a in enumerate(definition.activities)}
+        self._absent: dict[str, str] = {}
+        self._ended: set[str] = set()
+        self._due: dict[str, datetime] = {}
         self._stop = threading.Event()
+        self._pause = threading.Event()
+        self.alerts: list[Alert] = []
         self._settled = threading.Event()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -226,10 +240,25 @@ class Execution:
     def stop(self) -> None:
         """Stop between tasks; finished work tables stay readable."""
         self._stop.set()
-        if self._worker is None or not self._worker.is_alive():
-            self._finish_stopped()
-        else:
+        if self._worker_alive():
+            assert self._worker is not None
             self._worker.join()
+        self._finish_stopped()
+
+    def pause(self) -> None:
+        """Pause between tasks (or while waiting); Resume continues."""
+        if self._state not in (ExecutionState.RUNNING, ExecutionState.WAITING):
+            raise ExecutionError(
+                f"execution {self.id} is {self.state}; only a running or waiting "
+                "one pauses"
+            )
+        self._pause.set()
+        if self._worker_alive():
+            assert self._worker is not None
+            self._worker.join()
+        if self.state != ExecutionState.PAUSED.value:  # the worker may have paused
+            self._set_state(ExecutionState.PAUSED)
+            self._log("info", "execution paused by the user", action="pause")
 
     def resume(self) -> None:
         """Continue a paused execution; finished tasks are not run again."""
@@ -240,10 +269,20 @@ class Execution:
         for activity_id, status in self._status.items():
             if status == TaskStatus.ERROR:
                 self._set_task(activity_id, TaskStatus.NOT_RUN, error=None)
+        self.error = None
+        self._pause.clear()
         self._log("info", "execution resumed", action="resume")
         self._launch()
 
     # -- the worker ----------------------------------------------------------------
+
+    def _worker_alive(self) -> bool:
+        worker = self._worker
+        return (
+            worker is not None
+            and worker.is_alive()
+            and worker is not threading.current_thread()
+        )
 
     def _launch(self) -> None:
         self._set_state(ExecutionState.RUNNING)
@@ -252,6 +291,14 @@ class Execution:
             target=self._run, name=f"ajo-execution-{self.id}", daemon=True
         )
         self._worker.start()
+
+    def _wake(self) -> None:
+        """The clock reached a wait's time: carry on, and return once settled."""
+        if self._state != ExecutionState.WAITING:
+            return
+        self._launch()
+        if threading.current_thread() is not self._worker:
+            self._settled.wait()
 
     def _run(self) -> None:
         try:
@@ -266,41 +313,116 @@ class Execution:
             self._settled.set()
 
     def _run_tasks(self) -> None:
-        for activity in self._activities_in_order():
+        while True:
             if self._stop.is_set():
                 self._finish_stopped()
                 return
-            if self._status[activity.id] in DONE_TASKS | {TaskStatus.ERROR}:
-                continue
-            if not self._run_task(activity):
+            if self._pause.is_set():
+                self._set_state(ExecutionState.PAUSED)
+                self._log("info", "execution paused by the user", action="pause")
                 return
-        if self._stop.is_set():
-            self._finish_stopped()
+            activity = self._next_ready()
+            if activity is None:
+                break
+            if not self._step(activity):
+                return
+
+        if self._due:
+            moment = min(self._due.values()).isoformat()
+            self._set_state(ExecutionState.WAITING)
+            self._log("info", f"waiting for the clock (next: {moment})")
             return
         self._set_state(ExecutionState.FINISHED)
         self._log("info", "execution finished", action="finish")
 
-    def _run_task(self, activity: Activity) -> bool:
-        """Run one task; False when the execution must not go on."""
+    def _next_ready(self) -> Activity | None:
+        now = self._clock.now()
+        for activity in self._activities_in_order():
+            due = self._due.get(activity.id)
+            if due is not None:
+                if due <= now:
+                    return activity
+                continue
+            if self._status[activity.id] != TaskStatus.NOT_RUN:
+                continue
+            if activity.id in self._ended:
+                continue
+            if all(self._arrived(t) for t in self.definition.inbound(activity.id)):
+                return activity
+        return None
+
+    def _arrived(self, transition: Transition) -> bool:
+        """Whether a transition's outcome is known (a table, or none for good)."""
+        if transition.id in self._frames or transition.id in self._absent:
+            return True
+        source = self._status[transition.source]
+        return source in (TaskStatus.ERROR, TaskStatus.ABANDONED)
+
+    def _step(self, activity: Activity) -> bool:
+        """Decide or run one activity; False when the execution must not go on."""
         inbound = self.definition.inbound(activity.id)
         sources = [self._status[t.source] for t in inbound]
-        if activity.disabled or (
-            inbound and all(s == TaskStatus.SKIPPED for s in sources)
-        ):
-            reason = "disabled" if activity.disabled else "every input was skipped"
-            self._set_task(activity.id, TaskStatus.SKIPPED, error=None)
-            self._log("warning", f"skipped: {reason}", activity.id)
-            return True
         if any(s in (TaskStatus.ERROR, TaskStatus.ABANDONED) for s in sources):
             self._set_task(activity.id, TaskStatus.ABANDONED)
             return True
+        if activity.disabled:
+            self._skip(activity, "disabled")
+            return True
 
-        started = time.perf_counter()
+        present = [t for t in inbound if t.id in self._frames]
+        if inbound and not present:
+            if all(self._absent.get(t.id) == "skipped" for t in inbound):
+                self._skip(activity, "every input was skipped")
+            else:
+                self._end_branch(activity, "no population arrived")
+            return True
+        if activity.type == "and_join" and len(present) < len(inbound):
+            missing = ", ".join(t.id for t in inbound if t not in present)
+            self._end_branch(activity, f"{missing} carried no population", "warning")
+            return True
+        if activity.type == "wait" and activity.id not in self._due:
+            return self._hold(activity)
+        return self._run_task(activity)
+
+    def _hold(self, activity: Activity) -> bool:
+        """Start a wait: hold its population until the clock reaches its time."""
+        try:
+            due = wait_until(self._context(activity), self._clock.now())
+        except Exception as error:
+            return self._fail_task(activity, error, 0.0)
+        if due <= self._clock.now():
+            self._due[activity.id] = due
+            return True
+        self._due[activity.id] = due
         self._set_task(
             activity.id, TaskStatus.RUNNING, started_at=self._journal.stamp()
         )
+        self._log("info", f"waiting until {due.isoformat()}", activity.id)
+        self._clock.call_at(due, self._wake)
+        return True
+
+    def _skip(self, activity: Activity, reason: str) -> None:
+        self._set_task(activity.id, TaskStatus.SKIPPED, error=None)
+        self._log("warning", f"skipped: {reason}", activity.id)
+        for transition in self.definition.outbound(activity.id):
+            self._absent[transition.id] = "skipped"
+
+    def _end_branch(self, activity: Activity, reason: str, level: str = "info") -> None:
+        self._ended.add(activity.id)
+        self._log(level, f"not run: {reason}", activity.id)
+        for transition in self.definition.outbound(activity.id):
+            self._absent[transition.id] = "ended"
+
+    def _run_task(self, activity: Activity) -> bool:
+        started = time.perf_counter()
+        self._due.pop(activity.id, None)
+        inbound = self.definition.inbound(activity.id)
+        if self._status[activity.id] != TaskStatus.RUNNING:
+            self._set_task(
+                activity.id, TaskStatus.RUNNING, started_at=self._journal.stamp()
+            )
         try:
-            counts = self._execute(activity)
+            status, counts = self._execute(activity)
         except Exception as error:
             return self._fail_task(activity, error, time.perf_counter() - started)
 
@@ -308,7 +430,7 @@ class Execution:
         self._consecutive_errors = 0
         self._set_task(
             activity.id,
-            TaskStatus.SUCCESS,
+            status,
             ended_at=self._journal.stamp(),
             duration=duration,
             input_count=sum(self._counts.get(t.id, 0) for t in inbound),
@@ -320,26 +442,20 @@ class Execution:
         )
         return True
 
-    def _execute(self, activity: Activity) -> dict[str, int]:
-        runner = RUNNERS.get(activity.type)
-        if runner is None:
-            raise NotImplementedError(
-                f"activity type {activity.type!r} is not supported yet: it can be "
-                "saved in a campaign but not executed by this version"
-            )
+    def _context(self, activity: Activity) -> ActivityContext:
         inbound = self.definition.inbound(activity.id)
         inputs = [
             Inbound(t, self._frames[t.id].lazy())
             for t in inbound
             if t.id in self._frames
         ]
+        arrived = [t for t in inbound if t.id in self._dimensions]
         dimension = (
-            self._dimensions[inbound[0].id]
-            if inbound and inbound[0].id in self._dimensions
+            self._dimensions[arrived[0].id]
+            if arrived
             else activity.get("dimension") or self.definition.dimension
         )
-        index = [a.id for a in self.definition.activities].index(activity.id)
-        context = ActivityContext(
+        return ActivityContext(
             activity=activity,
             definition=self.definition,
             inputs=inputs,
@@ -347,23 +463,43 @@ class Execution:
             tables=self._tables,
             mode=self.mode,
             variables=self.definition.variables,
-            path=f"activities[{index}]",
+            path=f"activities[{self._index[activity.id]}]",
+            state=self._state_store,
+            folder=self._folder,
         )
-        result = runner(context)
+
+    def _execute(self, activity: Activity) -> tuple[TaskStatus, dict[str, int]]:
+        result = RUNNERS[activity.type](self._context(activity))
         for note in result.notes:
-            self._log(
-                "warning" if activity.type == "alert" else "info", note, activity.id
+            self._log("info", note, activity.id)
+        for warning in result.warnings:
+            self._log("warning", warning, activity.id)
+            self.alerts.append(
+                Alert("ACTIVITY_ALERT", "warning", warning, "", activity.id)
             )
 
         ports = list(result.outputs)
         frames = pl.collect_all([result.outputs[port] for port in ports])
-        counts = {port: frame.height for port, frame in zip(ports, frames, strict=True)}
         by_port = dict(zip(ports, frames, strict=True))
+        counts = {port: frame.height for port, frame in by_port.items()}
+        counts.update({port: 0 for port in result.skipped_ports})
         for transition in self.definition.outbound(activity.id):
             frame = by_port.get(transition.port)
             if frame is not None:
                 self._keep(transition.id, frame, result.dimension)
-        return counts
+            elif transition.port in result.skipped_ports:
+                self._absent[transition.id] = "skipped"
+            else:
+                self._absent[transition.id] = "ended"
+
+        if result.watermark is not None and self.mode == "live":
+            store = self._state_store
+            if store is not None:
+                store.set_watermark(self.campaign_id, activity.id, result.watermark)
+        if result.skipped:
+            self._log("info", f"skipped: {result.skipped}", activity.id)
+            return TaskStatus.SKIPPED, counts
+        return TaskStatus.SUCCESS, counts
 
     def _keep(self, transition_id: str, frame: pl.DataFrame, dimension: str) -> None:
         path: str | None = None
@@ -390,6 +526,7 @@ class Execution:
             error=message,
         )
         self._log("error", message, activity.id)
+        self.alerts.append(Alert("TASK_ERROR", "error", message, "", activity.id))
         policy = self.definition.settings.error_policy
         if policy == "suspend":
             self.error = message
@@ -416,6 +553,7 @@ class Execution:
     def _finish_stopped(self) -> None:
         if self._state in FINAL:
             return
+        self._due.clear()
         self._abandon_rest()
         self._set_state(ExecutionState.STOPPED)
         self._log("info", "execution stopped", action="stop")

@@ -232,9 +232,9 @@ def filter_frame(
     ConditionError
         When :func:`check_condition` refuses the text, it names a table missing
         from ``ctx_tables``, polars cannot plan it (unknown column, wrong types,
-        syntax), or it is not a boolean expression. The types are checked by a
-        dry run on empty copies of the frames; errors that depend on the data
-        (a failing cast, say) still surface only when the result is collected.
+        syntax), or it is not a boolean expression. Types are checked by a dry
+        run on one all-null row per frame; errors that depend on the data (a
+        string that fails a cast, say) still surface only on ``collect``.
     """
     check = check_condition(text, where=where)
     _check_tables(check, ctx_tables, where)
@@ -242,8 +242,8 @@ def filter_frame(
     query = _QUERY.format(text=text)
     result = _plan(_context(ctx_tables, population), query, where)
 
-    empty = {name: frame.clear() for name, frame in ctx_tables.items()}
-    _plan(_context(empty, population.clear()), query, where, dry_run=True)
+    dry = _null_rows(ctx_tables, check.tables)
+    _plan(_context(dry, population.clear(1)), query, where, dry_run=True)
     return result
 
 
@@ -680,6 +680,17 @@ def _check_tables(
             raise _refuse(where, f"unknown table {table!r} (tables: {tables})")
 
 
+def _null_rows(
+    ctx_tables: Mapping[str, pl.LazyFrame], tables: frozenset[str]
+) -> dict[str, pl.LazyFrame]:
+    used = {table.lower() for table in tables}
+    return {
+        name: frame.clear(1)
+        for name, frame in ctx_tables.items()
+        if name.lower() in used
+    }
+
+
 def _context(
     ctx_tables: Mapping[str, pl.LazyFrame], population: pl.LazyFrame
 ) -> pl.SQLContext[pl.LazyFrame]:
@@ -716,6 +727,8 @@ def _explain(error: BaseException, query: str) -> str:
     table = _MISSING_TABLE.search(first)
     if table:
         return f"unknown table {table.group(1)!r}"
+    if isinstance(error, pl.exceptions.PanicException):
+        return f"polars failed internally on the condition: {first}"
     return f"polars cannot run the condition: {_relocate(first, query)}"
 
 

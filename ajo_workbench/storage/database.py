@@ -82,6 +82,20 @@ CREATE TABLE IF NOT EXISTS logs (
     message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS logs_campaign ON logs (campaign_id);
+CREATE TABLE IF NOT EXISTS audiences (
+    name TEXT PRIMARY KEY,
+    campaign_id TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watermarks (
+    campaign_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, activity_id)
+);
 CREATE TABLE IF NOT EXISTS tables (
     name TEXT PRIMARY KEY,
     key TEXT NOT NULL,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 
 import jinja2
 import jinja2.meta
 
-from ajo_workbench.activities import RUNNERS, Tables
-from ajo_workbench.errors import DataError, ExecutionError
+from ajo_workbench.activities import State, Tables
+from ajo_workbench.activities.flow import evaluate, parse_duration
+from ajo_workbench.errors import ConditionError, DataError, ExecutionError
 from ajo_workbench.model.alerts import Alert, AlertLevel
 from ajo_workbench.model.catalogue import CHANNEL_CONTENT
 from ajo_workbench.model.definition import CampaignDefinition
@@ -30,6 +32,8 @@ def validate(
     now: datetime | None = None,
     audiences: Mapping[str, str] | None = None,
     campaigns: Mapping[str, str] | None = None,
+    state: State | None = None,
+    folder: Path | None = None,
 ) -> list[Alert]:
     """Every problem of a campaign, errors first.
 
@@ -45,6 +49,8 @@ def validate(
         Saved audience names and the campaign that owns each.
     campaigns
         Other campaigns' ids and their schedule types, for end signals.
+    state, folder
+        Saved audiences and the workspace folder, for activities that read them.
     """
     alerts = _structure(definition)
     alerts += _limits(definition)
@@ -53,7 +59,7 @@ def validate(
     alerts += _audiences(definition, audiences or {})
     alerts += _end_signals(definition, campaigns)
     if tables is not None and not any(a.level == "error" for a in alerts):
-        alerts += _data(definition, tables)
+        alerts += _data(definition, tables, state, folder)
     return sorted(alerts, key=lambda alert: alert.level != "error")
 
 
@@ -232,17 +238,6 @@ def _activities(definition: CampaignDefinition) -> list[Alert]:
     for activity in definition.activities:
         aid = activity.id
         inbound = {t.id for t in definition.inbound(aid)}
-        if activity.type not in RUNNERS:
-            alerts.append(
-                _alert(
-                    "UNSUPPORTED_ACTIVITY",
-                    "error",
-                    f"activity type {activity.type!r} is not supported yet by this "
-                    "version's engine",
-                    "replace or disable the activity",
-                    aid,
-                )
-            )
         duplicates = [p for p, n in Counter(activity.ports).items() if n > 1]
         if duplicates:
             alerts.append(
@@ -291,6 +286,12 @@ def _activities(definition: CampaignDefinition) -> list[Alert]:
             )
         if activity.type == "split":
             alerts += _split(aid, activity.get("subsets") or [])
+        if activity.type == "wait":
+            alerts += _wait(aid, activity.get("duration"), activity.get("until"))
+        if activity.type == "test":
+            alerts += _test_conditions(
+                aid, activity.get("conditions") or [], definition.variables
+            )
         if activity.spec.category == "channel":
             alerts += _content(aid, activity.type, activity.settings)
     return alerts
@@ -309,6 +310,67 @@ def _split(activity_id: str, subsets: list[dict[str, object]]) -> list[Alert]:
         for s in subsets
         if "limit" in s and "limit_percent" in s
     ]
+
+
+def _wait(activity_id: str, duration: object, until: object) -> list[Alert]:
+    if (duration is None) == (until is None):
+        return [
+            _alert(
+                "BAD_WAIT",
+                "error",
+                f"wait {activity_id!r} needs either a duration or an until",
+                "set duration (e.g. PT2H) or until (an ISO 8601 time)",
+                activity_id,
+            )
+        ]
+    try:
+        if isinstance(duration, str):
+            parse_duration(duration, f"wait {activity_id!r} duration")
+        elif isinstance(until, str) and datetime.fromisoformat(until).tzinfo is None:
+            raise ExecutionError(f"wait {activity_id!r} until has no UTC offset")
+    except ValueError:
+        return [
+            _alert(
+                "BAD_WAIT",
+                "error",
+                f"wait {activity_id!r} until {until!r} is not an ISO time",
+                "write e.g. 2026-12-24T09:00:00+01:00",
+                activity_id,
+            )
+        ]
+    except ExecutionError as error:
+        return [
+            _alert(
+                "BAD_WAIT",
+                "error",
+                str(error),
+                "write e.g. PT2H, P2D or a time with an offset",
+                activity_id,
+            )
+        ]
+    return []
+
+
+def _test_conditions(
+    activity_id: str, conditions: list[dict[str, str]], variables: Mapping[str, object]
+) -> list[Alert]:
+    alerts: list[Alert] = []
+    values = {"count": 0, **variables}
+    for index, condition in enumerate(conditions):
+        where = f"test {activity_id!r} conditions[{index}].when"
+        try:
+            evaluate(condition["when"], values, where)
+        except ConditionError as error:
+            alerts.append(
+                _alert(
+                    "BAD_CONDITION",
+                    "error",
+                    str(error),
+                    "use count and the campaign variables",
+                    activity_id,
+                )
+            )
+    return alerts
 
 
 def _content(
@@ -443,7 +505,12 @@ def _end_signals(
     return alerts
 
 
-def _data(definition: CampaignDefinition, tables: Tables) -> list[Alert]:
+def _data(
+    definition: CampaignDefinition,
+    tables: Tables,
+    state: State | None,
+    folder: Path | None,
+) -> list[Alert]:
     alerts: list[Alert] = []
     dimensions = {definition.dimension} | {
         a.get("dimension") for a in definition.activities if a.get("dimension")
@@ -462,7 +529,7 @@ def _data(definition: CampaignDefinition, tables: Tables) -> list[Alert]:
             )
     if alerts:
         return alerts
-    alerts += dry_run(definition, tables)
+    alerts += dry_run(definition, tables, state, folder)
     alerts += _placeholder_columns(definition, tables)
     return alerts
 

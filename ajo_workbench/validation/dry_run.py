@@ -6,9 +6,11 @@ validation and execution can't disagree about columns, tables, links and conditi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
-from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, Tables
+from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, State, Tables
 from ajo_workbench.activities.base import TableInfoLike
 from ajo_workbench.errors import ConditionError, WorkbenchError
 from ajo_workbench.model.alerts import Alert
@@ -42,7 +44,12 @@ class EmptyTables:
         return self._tables.parents(name)
 
 
-def dry_run(definition: CampaignDefinition, tables: Tables) -> list[Alert]:
+def dry_run(
+    definition: CampaignDefinition,
+    tables: Tables,
+    state: State | None = None,
+    folder: Path | None = None,
+) -> list[Alert]:
     """Alerts for the data problems each activity meets on empty tables."""
     try:
         order = topological_order(definition)
@@ -65,6 +72,12 @@ def dry_run(definition: CampaignDefinition, tables: Tables) -> list[Alert]:
             if inbound
             else activity.get("dimension") or definition.dimension
         )
+        if activity.type == "test":
+            # Every branch is checked, whichever a real count would choose.
+            for transition in definition.outbound(activity_id):
+                frames[transition.id] = frames[inbound[0].id]
+                dimensions[transition.id] = dimension
+            continue
         context = ActivityContext(
             activity=activity,
             definition=definition,
@@ -73,6 +86,9 @@ def dry_run(definition: CampaignDefinition, tables: Tables) -> list[Alert]:
             tables=empty,
             variables=definition.variables,
             path=f"activities[{index[activity_id]}]",
+            state=state,
+            folder=folder,
+            dry_run=True,
         )
         try:
             result = runner(context)
@@ -92,7 +108,11 @@ def dry_run(definition: CampaignDefinition, tables: Tables) -> list[Alert]:
 def _alert(activity_id: str, error: Exception) -> Alert:
     message = (str(error).strip().splitlines() or [""])[0]
     lowered = message.lower()
-    if "unknown table" in lowered or "relation" in lowered:
+    if "unknown audience" in lowered:
+        code, hint = "UNKNOWN_AUDIENCE", "save the audience first or fix its name"
+    elif "no file at" in lowered or "can't read" in lowered:
+        code, hint = "BAD_FILE", "check the file's path and format"
+    elif "unknown table" in lowered or "relation" in lowered:
         code, hint = "UNKNOWN_TABLE", "import the table or correct its name"
     elif "column" in lowered and ("unknown" in lowered or "not found" in lowered):
         code, hint = "UNKNOWN_COLUMN", "use a column of the population or a table"

@@ -172,6 +172,8 @@ class Campaign:
             journal=self.workspace.journal,
             folder=self.workspace.path,
             mode="test",
+            clock=self.workspace.clock,
+            state=self.workspace.shared_state,
         )
         self.workspace.running[execution.id] = execution
         for listener in self.workspace.execution_listeners:

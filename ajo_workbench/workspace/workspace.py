@@ -20,6 +20,7 @@ from ajo_workbench.model.definition import (
     load_definition,
     parse_definition,
 )
+from ajo_workbench.storage.audiences import CampaignState
 from ajo_workbench.storage.database import Database
 from ajo_workbench.storage.journal import Journal
 from ajo_workbench.storage.sample import generate_sample_frames
@@ -71,6 +72,7 @@ class Workspace:
         self.database = Database(self.path / "workspace.db")
         self.tables = TableCatalog(self.path, self.database)
         self.journal = Journal(self.database, self.clock)
+        self.shared_state = CampaignState(self.path, self.database)
         self.running: dict[str, Execution] = {}
         self.execution_listeners: list[Callable[[Execution], None]] = []
 
@@ -140,7 +142,13 @@ class Workspace:
             for row in self.database.query("SELECT id, definition FROM campaigns")
         }
         return validate(
-            definition, self.tables, now=self.clock.now(), campaigns=campaigns
+            definition,
+            self.tables,
+            now=self.clock.now(),
+            audiences=self.shared_state.audiences(),
+            campaigns=campaigns,
+            state=self.shared_state,
+            folder=self.path,
         )
 
     def load_campaign(self, source: str | Path | dict[str, Any]) -> Campaign:

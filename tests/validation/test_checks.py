@@ -82,7 +82,6 @@ def test_inbound_rules_per_type() -> None:
     assert ("AND_JOIN_INPUTS", "error", "j") in found
     assert ("AND_JOIN_PRIMARY", "error", "j") in found
     assert ("TEST_NO_DEFAULT", "warning", "t") in found
-    assert ("UNSUPPORTED_ACTIVITY", "error", "t") in found
     assert ("NO_OUTBOUND", "warning", "s") in found
 
 

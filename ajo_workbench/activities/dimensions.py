@@ -1,0 +1,107 @@
+"""Activities that move a population between dimensions."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ajo_workbench.activities.base import ActivityContext, ActivityResult
+from ajo_workbench.errors import ExecutionError
+
+
+def reconciliation(context: ActivityContext) -> ActivityResult:
+    """Map incoming rows (e.g. from a file) to the key of a dimension.
+
+    Each incoming row gets the key of the dimension row whose ``match`` columns
+    equal its own; when several match, the smallest key wins, so the row count
+    never changes. Incoming columns named like a dimension attribute are dropped:
+    the dimension's value is the one downstream activities read. Unreconciled rows
+    go to ``complement``, or stay in ``out`` with a null key when
+    ``keep_unreconciled`` is set.
+    """
+    activity = context.activity
+    dimension = activity.get("dimension") or context.definition.dimension
+    key = context.tables.info(dimension).key
+    match: dict[str, str] = dict(activity.get("match"))
+    frame = context.single_input()
+    incoming = frame.collect_schema()
+    target = context.tables.scan(dimension)
+    attributes = target.collect_schema()
+
+    for source, column in match.items():
+        if source not in incoming:
+            raise ExecutionError(
+                f"{context.path}.match: the population has no column {source!r} "
+                f"(columns: {', '.join(incoming.names())})"
+            )
+        if column not in attributes:
+            raise ExecutionError(
+                f"{context.path}.match: {dimension!r} has no column {column!r}"
+            )
+
+    candidates = (
+        target.select(key, *match.values())
+        .group_by(list(match.values()))
+        .agg(pl.col(key).min())
+    )
+    casts = [
+        pl.col(source).cast(attributes[column], strict=False).alias(f"__m_{source}")
+        for source, column in match.items()
+    ]
+    keep = [name for name in incoming.names() if name not in attributes]
+    joined = frame.with_columns(casts).join(
+        candidates,
+        left_on=[f"__m_{source}" for source in match],
+        right_on=list(match.values()),
+        how="left",
+        maintain_order="left",
+    )
+    joined = joined.select(key, *(name for name in keep if name != key))
+    matched = pl.col(key).is_not_null()
+    if activity.get("keep_unreconciled"):
+        return ActivityResult({"out": joined}, dimension)
+    return ActivityResult(
+        {"out": joined.filter(matched), "complement": joined.filter(~matched)},
+        dimension,
+    )
+
+
+def change_dimension(context: ActivityContext) -> ActivityResult:
+    """Re-express the population on another dimension through a link column.
+
+    ``via`` is either a column of the current dimension pointing at the target
+    (purchases → the distinct profiles who bought), or a column of the target
+    pointing at the current dimension (profiles → all their purchases). Only keys
+    that exist in the target dimension are kept, once each.
+    """
+    activity = context.activity
+    target = activity.get("dimension")
+    via = activity.get("via")
+    frame = context.single_input()
+    target_key = context.tables.info(target).key
+    existing = context.tables.scan(target).select(target_key)
+
+    if context.tables.parents(context.dimension).get(target) == via:
+        pointers = context.tables.scan(context.dimension).select(
+            context.key, pl.col(via).alias(target_key)
+        )
+        linked = frame.select(context.key).join(
+            pointers, on=context.key, how="left", maintain_order="left"
+        )
+        keys = linked.select(target_key).drop_nulls().unique(maintain_order=True)
+        out = keys.join(existing, on=target_key, how="semi", maintain_order="left")
+        return ActivityResult({"out": out}, target)
+
+    if context.tables.parents(target).get(context.dimension) == via:
+        rows = context.tables.scan(target).select(target_key, via)
+        out = rows.join(
+            frame.select(pl.col(context.key).alias(via)),
+            on=via,
+            how="semi",
+            maintain_order="left",
+        ).select(target_key)
+        return ActivityResult({"out": out}, target)
+
+    raise ExecutionError(
+        f"{context.path}.via: {via!r} links neither {context.dimension!r} to "
+        f"{target!r} nor {target!r} to {context.dimension!r}"
+    )
