@@ -60,3 +60,12 @@ def linear(*activities: dict[str, Any], **settings: Any) -> dict[str, Any]:
 def chain() -> Callable[..., dict[str, Any]]:
     """Builds a linear campaign from activities (settings as keywords)."""
     return linear
+
+
+@pytest.fixture
+def sim_workspace(sample_folder: Path, tmp_path: Path) -> ajo.Workspace:
+    """A copy of the sample workspace on a simulated clock at 2026-12-01 09:00 UTC."""
+    folder = tmp_path / "sim"
+    shutil.copytree(sample_folder, folder)
+    clock = ajo.SimulatedClock("2026-12-01T09:00:00+00:00")
+    return ajo.Workspace(folder, clock=clock, user="tester")

@@ -81,6 +81,20 @@ def test_active(facts: Facts) -> str | None:
     return None
 
 
+def test_pausable(facts: Facts) -> str | None:
+    if facts.test_state not in ("running", "waiting"):
+        state = facts.test_state or "never started"
+        return f"pause needs a running or waiting test execution (last one: {state})"
+    return None
+
+
+def live_pausable(facts: Facts) -> str | None:
+    if facts.live_state not in ("running", "waiting"):
+        state = facts.live_state or "none"
+        return f"pause needs a running or waiting live execution (current: {state})"
+    return None
+
+
 def test_paused(facts: Facts) -> str | None:
     if facts.test_state != "paused":
         state = facts.test_state or "never started"
@@ -164,6 +178,8 @@ RULES: list[tuple[str, tuple[CampaignStatus, ...], CampaignStatus | None, Guard]
     ("start", (S.DRAFT,), None, can_start),
     ("stop", (S.DRAFT,), None, test_active),
     ("restart", (S.DRAFT,), None, no_errors),
+    ("pause", (S.DRAFT,), None, test_pausable),
+    ("pause", (S.LIVE, S.CLOSED), None, live_pausable),
     ("resume", (S.DRAFT,), None, test_paused),
     ("resume", (S.LIVE, S.CLOSED), None, live_paused),
     ("publish", (S.DRAFT,), S.LIVE, publish_now),

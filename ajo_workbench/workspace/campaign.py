@@ -154,6 +154,13 @@ class Campaign:
             active.stop()
         return self._launch_test()
 
+    def pause(self) -> Execution:
+        """Pause the running (or waiting) test execution between tasks."""
+        self._act("pause")
+        execution = self._active_test()
+        execution.pause()
+        return execution
+
     def resume(self) -> Execution:
         """Continue a paused execution from the task that stopped it."""
         self._act("resume")

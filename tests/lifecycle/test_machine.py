@@ -15,6 +15,7 @@ ALLOWED_WHEN_IDLE = {
     "start": {"draft"},
     "stop": set(),
     "restart": {"draft"},
+    "pause": set(),
     "resume": set(),
     "publish": {"draft"},
     "back_to_draft": {"scheduled"},
@@ -71,6 +72,15 @@ def test_errors_block_start_and_publish() -> None:
 
 def test_publish_with_a_future_start_schedules() -> None:
     assert Lifecycle("draft").apply("publish", Facts(future_start=True)) == "scheduled"
+
+
+def test_pause_needs_a_running_or_waiting_execution() -> None:
+    assert Lifecycle("draft").refusal("pause", Facts(test_state="waiting")) is None
+    assert Lifecycle("live").refusal("pause", Facts(live_state="running")) is None
+    reason = Lifecycle("draft").refusal("pause", Facts(test_state="finished"))
+    assert reason == (
+        "pause needs a running or waiting test execution (last one: finished)"
+    )
 
 
 def test_stop_and_resume_of_a_test() -> None:
