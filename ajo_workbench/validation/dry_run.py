@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, State, Tables
-from ajo_workbench.activities.base import TableInfoLike
+from ajo_workbench.activities.base import FILE_PREFIX, TableInfoLike
 from ajo_workbench.errors import ConditionError, WorkbenchError
 from ajo_workbench.model.alerts import Alert
 from ajo_workbench.model.definition import CampaignDefinition
@@ -131,6 +131,8 @@ def _clashes(
     outputs: dict[str, pl.DataFrame],
     tables: EmptyTables,
 ) -> list[Alert]:
+    if dimension.startswith(FILE_PREFIX):
+        return []
     attributes = set(tables.scan(dimension).collect_schema().names())
     key = tables.info(dimension).key
     alerts = []
