@@ -13,8 +13,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from ajo_workbench.clock import SimulatedClock
 from ajo_workbench.engine import Execution
 from ajo_workbench.errors import (
     DataError,
@@ -92,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("file", type=Path)
     test.add_argument("--json", action="store_true", help="print JSON")
     test.add_argument("--timeout", type=float, default=None, help="seconds")
+    test.add_argument(
+        "--fast-forward",
+        action="store_true",
+        help="run on a simulated clock that jumps to each wait's time",
+    )
     test.set_defaults(command=_test)
 
     for name, helptext in (
@@ -158,10 +165,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    workspace = _workspace(args)
+    clock = SimulatedClock(datetime.now(UTC)) if args.fast_forward else None
+    workspace = Workspace(args.workspace, clock=clock)
     campaign = workspace.load_campaign(args.file)
     started = time.perf_counter()
     run = campaign.start().wait(args.timeout)
+    while clock is not None and run.state == "waiting" and clock.pending:
+        step = clock.pending[0] - clock.now()
+        clock.advance(seconds=max(step.total_seconds(), 0))
+        run.wait(args.timeout)
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps(summary(run), indent=2))

@@ -38,10 +38,11 @@ def reconciliation(context: ActivityContext) -> ActivityResult:
                 f"{context.path}.match: {dimension!r} has no column {column!r}"
             )
 
+    columns = list(dict.fromkeys(match.values()))
     candidates = (
-        target.select(key, *match.values())
-        .group_by(list(match.values()))
-        .agg(pl.col(key).min())
+        target.select(pl.col(key).alias("__key"), *columns)
+        .group_by(columns)
+        .agg(pl.col("__key").min())
     )
     casts = [
         pl.col(source).cast(attributes[column], strict=False).alias(f"__m_{source}")
@@ -55,7 +56,7 @@ def reconciliation(context: ActivityContext) -> ActivityResult:
         how="left",
         maintain_order="left",
     )
-    joined = joined.select(key, *(name for name in keep if name != key))
+    joined = joined.select(pl.col("__key").alias(key), *keep)
     matched = pl.col(key).is_not_null()
     if activity.get("keep_unreconciled"):
         return ActivityResult({"out": joined}, dimension)

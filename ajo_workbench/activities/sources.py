@@ -170,12 +170,17 @@ def load_file(context: ActivityContext) -> ActivityResult:
 
 
 def _resolve(context: ActivityContext, text: str) -> Path:
+    """An absolute path, or a relative one inside the workspace or else the
+    current folder."""
     path = Path(text).expanduser()
+    candidates = [path]
     if not path.is_absolute() and context.folder is not None:
-        path = context.folder / path
-    if not path.is_file():
-        raise DataError(f"{context.path}.path: no file at {path}")
-    return path
+        candidates.insert(0, context.folder / path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = " or ".join(str(c) for c in candidates)
+    raise DataError(f"{context.path}.path: no file at {tried}")
 
 
 def _read(path: Path, file_format: str, where: str) -> pl.DataFrame:

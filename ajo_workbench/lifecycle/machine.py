@@ -37,6 +37,7 @@ class Facts:
 
     test_state: str | None = None
     validation_errors: int = 0
+    validation_messages: tuple[str, ...] = ()
     recurring: bool = False
     future_start: bool = False
     occurrences: int = 0
@@ -67,9 +68,10 @@ def can_start(facts: Facts) -> str | None:
 
 def no_errors(facts: Facts) -> str | None:
     if facts.validation_errors:
+        listed = "".join(f"\n  - {m}" for m in facts.validation_messages)
         return (
             f"validation found {facts.validation_errors} error(s); fix them "
-            "(see campaign.alerts) first"
+            f"(see campaign.alerts) first{listed}"
         )
     return None
 

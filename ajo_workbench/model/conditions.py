@@ -106,7 +106,7 @@ _NOT_NAMES = _KEYWORDS | _FORBIDDEN | _CLOCK
 _FROM_ENDERS = frozenset(
     {
         "where", "group", "having", "order", "limit", "offset", "union",
-        "except", "intersect", "qualify", "window", "fetch", "select",
+        "except", "intersect", "qualify", "window", "fetch",
     }
 )  # fmt: skip
 

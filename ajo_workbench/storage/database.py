@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS executions (
     definition TEXT NOT NULL,
     created_at TEXT NOT NULL,
     ended_at TEXT,
-    error TEXT
+    error TEXT,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS executions_campaign ON executions (campaign_id);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -119,6 +120,7 @@ class Database:
                 connection = self._connection()
                 # executescript commits on its own; every statement is idempotent.
                 connection.executescript(SCHEMA)
+                _add_missing_columns(connection)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as error:
             raise WorkspaceError(f"can't open the database {path}: {error}") from None
@@ -167,6 +169,18 @@ class Database:
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+ADDED_COLUMNS = {"executions": {"owner": "TEXT"}}
+"""Columns newer than the first schema, added to older workspaces on open."""
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def dumps(value: Any) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +16,9 @@ from ajo_workbench.clock import Clock
 from ajo_workbench.storage.database import Database, dumps
 
 logger = logging.getLogger(__name__)
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+"""This process, as recorded in the executions it starts."""
 
 LOG_COLUMNS = {
     "time": pl.String,
@@ -131,8 +136,9 @@ class Journal:
         with self.database.transaction() as connection:
             connection.execute(
                 "INSERT INTO executions (id, campaign_id, mode, version, state,"
-                " definition, created_at) VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                (execution_id, campaign_id, mode, version, definition, now),
+                " definition, created_at, owner)"
+                " VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (execution_id, campaign_id, mode, version, definition, now, OWNER),
             )
             connection.executemany(
                 "INSERT INTO tasks (execution_id, activity_id, type, status,"
@@ -215,6 +221,23 @@ class Journal:
             "SELECT * FROM work_tables WHERE execution_id = ?", (execution_id,)
         )
         return {row["transition_id"]: dict(row) for row in rows}
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process recorded as an execution's owner is still running.
+
+    Owners on another host can't be checked and count as alive.
+    """
+    host, _, pid = (owner or "").rpartition(":")
+    if not pid.isdigit() or host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def parse_time(text: str | None) -> datetime | None:

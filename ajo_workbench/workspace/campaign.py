@@ -16,6 +16,7 @@ from ajo_workbench.errors import LifecycleError
 from ajo_workbench.lifecycle import CampaignStatus, Facts, Lifecycle
 from ajo_workbench.model.alerts import Alert, errors
 from ajo_workbench.model.definition import CampaignDefinition, parse_definition
+from ajo_workbench.storage.journal import owner_alive
 
 if TYPE_CHECKING:
     from ajo_workbench.workspace.workspace import Workspace
@@ -96,9 +97,32 @@ class Campaign:
         running = self.workspace.running.get(record["id"])
         if running is not None:
             return running
+        active = record["state"] in ("running", "waiting", "paused")
+        if active and not owner_alive(record["owner"]):
+            record = self._interrupted(record)
         return restore_execution(
             record, self.workspace.tables, self.workspace.journal, self.workspace.path
         )
+
+    def _interrupted(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Record as stopped an execution whose process ended while it was active."""
+        message = (
+            f"execution {record['id']} was {record['state']} when the process that "
+            "ran it ended; it is stopped now (start a new one)"
+        )
+        journal = self.workspace.journal
+        journal.set_state(record["id"], "stopped", message)
+        for activity_id, task in journal.task_rows(record["id"]).items():
+            if task["status"] in ("not_run", "running", "attention"):
+                journal.update_task(record["id"], activity_id, status="abandoned")
+        journal.log(
+            "warning",
+            message,
+            campaign_id=self.id,
+            execution_id=record["id"],
+            action="recover",
+        )
+        return journal.execution(record["id"]) or record
 
     def available_actions(self) -> dict[str, str | None]:
         """Every user action: None when allowed, else the reason it is refused."""
@@ -222,8 +246,7 @@ class Campaign:
         Live executions (snapshots, consent, delivery) are not supported yet: publish
         records the version and moves the status, but starts no execution.
         """
-        blocking = errors(self.alerts)
-        status = self._act("publish", validation_errors=len(blocking))
+        status = self._act("publish")
         row = self.workspace.database.one(
             "SELECT coalesce(max(version), 0) AS v FROM versions WHERE campaign_id = ?",
             (self.id,),
@@ -310,11 +333,11 @@ class Campaign:
         test = self.latest_execution("test")
         live = self.latest_execution("live")
         definition = self.definition
+        blocking = errors(self.alerts) if self.status == CampaignStatus.DRAFT else []
         values: dict[str, Any] = {
             "test_state": test.state if test else None,
-            "validation_errors": len(errors(self.alerts))
-            if self.status == CampaignStatus.DRAFT
-            else 0,
+            "validation_errors": len(blocking),
+            "validation_messages": tuple(str(alert) for alert in blocking),
             "recurring": definition.schedule.get("type") == "recurring",
             "future_start": self._starts_later(definition),
             "occurrences": len(
