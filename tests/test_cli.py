@@ -141,3 +141,45 @@ def test_default_workspace_folder(
     assert main(["sample", "--profiles", "200"]) == 0
     assert (tmp_path / "workspace" / "workspace.db").exists()
     shutil.rmtree(tmp_path / "workspace")
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE.parent.glob("*.json")), ids=str)
+def test_every_example_runs_from_the_cli(
+    sample_folder: Path, tmp_path: Path, example: Path
+) -> None:
+    folder = tmp_path / "ws"
+    shutil.copytree(sample_folder, folder)
+    code, out, err = run(
+        "-w", str(folder), "test", str(example), "--json", "--fast-forward"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["state"] == "finished"
+    assert "error" not in result["tasks"].values()
+    assert "abandoned" not in result["tasks"].values()
+    document = json.loads(example.read_text())
+    assert document["description"].endswith(".")
+    assert set(result["counts"]) == {t["id"] for t in document["transitions"]}
+    assert result["counts"][document["transitions"][0]["id"]] > 0
+
+
+def test_an_execution_left_active_by_a_dead_process_is_recovered(
+    sample_folder: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ws"
+    shutil.copytree(sample_folder, folder)
+    welcome = EXAMPLE.parent / "welcome-series.json"
+    code, out, _ = run("-w", str(folder), "test", str(welcome), "--json")
+    assert code == 1  # the real clock leaves it waiting two days
+    left = json.loads(out)
+    assert left["state"] == "waiting"
+
+    code, out, err = run(
+        "-w", str(folder), "test", str(welcome), "--json", "--fast-forward"
+    )
+    assert code == 0, err
+    code, out, _ = run("-w", str(folder), "logs", "welcome-series", "--json")
+    recovered = [r for r in json.loads(out) if r["action"] == "recover"]
+    assert len(recovered) == 1
+    assert left["execution_id"] in recovered[0]["message"]
+    assert "the process that ran it ended" in recovered[0]["message"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -10,6 +11,7 @@ import polars as pl
 import ajo_workbench as ajo
 
 SINCE = datetime(2026, 9, 2)
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 
 
 def expected_counts(ws: ajo.Workspace) -> dict[str, int]:
@@ -140,3 +142,59 @@ def test_logs_and_tasks_are_frames(
     assert "finish" in actions
     finished = logs.filter(pl.col("activity_id") == "dedup")["message"].to_list()
     assert any(m.startswith("done in") and "complement=" in m for m in finished)
+
+
+def ids(frame: pl.DataFrame) -> set[int]:
+    return set(frame["profile_id"].to_list())
+
+
+def test_set_algebra_example_against_plain_polars(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(EXAMPLES / "loyal-not-recent.json")
+    run = campaign.start().wait(60)
+    assert run.state == "finished", run.error
+
+    profiles = workspace.table("profiles")
+    purchases = workspace.table("purchases")
+    gold = ids(profiles.filter(pl.col("loyalty_tier") == "gold"))
+    platinum = ids(profiles.filter(pl.col("loyalty_tier") == "platinum"))
+    consenting = ids(profiles.filter(pl.col("email_consent")))
+    recent = ids(purchases.filter(pl.col("purchased_at") >= datetime(2026, 9, 1)))
+    loyal = gold | platinum
+    reachable = loyal & consenting
+    lapsed = reachable - recent
+    with_address = ids(
+        profiles.filter(pl.col("email").is_not_null() & pl.col("email_consent"))
+    )
+
+    assert {t: run.count(t) for t in ("t1", "t2", "t3", "t4", "t5", "t6")} == {
+        "t1": len(gold),
+        "t2": len(platinum),
+        "t3": len(loyal),
+        "t4": len(consenting),
+        "t5": len(reachable),
+        "t6": len(recent),
+    }
+    assert run.count("t10") == len((loyal | consenting) - reachable)
+    assert run.count("t7") == run.count("t8") == len(lapsed)
+    assert run.count("t9") == len(lapsed & with_address)
+    assert run.task_status("keep") == "skipped"
+
+
+def test_flow_example_against_plain_polars(sim_workspace: ajo.Workspace) -> None:
+    campaign = sim_workspace.load_campaign(EXAMPLES / "welcome-series.json")
+    run = campaign.start().wait(60)
+    assert run.state == "waiting"
+    sim_workspace.clock.advance(days=2)  # type: ignore[attr-defined]
+    assert run.state == "finished"
+
+    profiles = sim_workspace.table("profiles")
+    new = profiles.filter(pl.col("created_at") >= datetime(2026, 9, 1))
+    pushable = new.filter(pl.col("push_token").is_not_null() & pl.col("push_consent"))
+    mailable = new.filter(pl.col("email").is_not_null() & pl.col("email_consent"))
+    large = new.height >= 100
+    assert run.count("t1") == run.count("t3") == run.count("t4") == new.height
+    assert run.count("t5") == pushable.height
+    assert run.count("t6") == new.height
+    assert run.count("t7") == (new.height if large else 0)
+    assert run.count("t9") == (mailable.height if large else 0)
+    assert run.task_status("small") == ("not_run" if large else "success")
