@@ -198,3 +198,28 @@ def test_only_the_current_execution_holds_tables_that_are_not_kept(
     assert earlier.count("t1") == first.count("t1")
     with pytest.raises(ajo.DataError, match="was not kept"):
         earlier.frame("t1")
+
+
+def test_ignore_stops_after_consecutive_errors(
+    workspace: ajo.Workspace, chain: Chain
+) -> None:
+    import_codes(workspace, ["x"])
+    failing = [dict(CODES, id=f"bad{i}") for i in range(3)]
+    document = {
+        "id": "many",
+        "settings": {"error_policy": "ignore", "consecutive_errors": 2},
+        "activities": [*failing, dict(AUDIENCE, id="fine"), END],
+        "transitions": [
+            *({"id": f"t{i}", "from": f"bad{i}", "to": "end"} for i in range(3)),
+            {"id": "t3", "from": "fine", "to": "end"},
+        ],
+    }
+    run = workspace.load_campaign(document).start().wait(60)
+    assert run.state == "failed"
+    assert run.error == "2 consecutive errors"
+    assert [run.task_status(f"bad{i}") for i in range(3)] == [
+        "error",
+        "error",
+        "abandoned",
+    ]
+    assert [a.code for a in run.alerts] == ["TASK_ERROR", "TASK_ERROR"]
