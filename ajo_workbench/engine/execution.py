@@ -652,6 +652,10 @@ def restore_execution(
     execution.error = record["error"]
     for activity_id, row in journal.task_rows(record["id"]).items():
         execution._status[activity_id] = TaskStatus(row["status"])
+        if row["error"]:
+            execution.alerts.append(
+                Alert("TASK_ERROR", "error", row["error"], "", activity_id)
+            )
     for transition_id, row in journal.work_tables(record["id"]).items():
         execution._counts[transition_id] = row["count"]
         execution._dimensions[transition_id] = row["dimension"]

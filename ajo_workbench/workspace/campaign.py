@@ -65,8 +65,14 @@ class Campaign:
 
     @property
     def alerts(self) -> list[Alert]:
-        """Every validation problem of the current definition, errors first."""
-        return self.workspace.validate(self.definition)
+        """Validation problems of the current definition (errors first), then the
+        alerts of the latest execution (task errors and alert activities).
+
+        Only validation errors block Start and Publish.
+        """
+        latest = self.latest_execution()
+        found = latest.alerts if latest is not None else []
+        return self.workspace.validate(self.definition) + found
 
     @property
     def logs(self) -> pl.DataFrame:
@@ -333,7 +339,8 @@ class Campaign:
         test = self.latest_execution("test")
         live = self.latest_execution("live")
         definition = self.definition
-        blocking = errors(self.alerts) if self.status == CampaignStatus.DRAFT else []
+        draft = self.status == CampaignStatus.DRAFT
+        blocking = errors(self.workspace.validate(definition)) if draft else []
         values: dict[str, Any] = {
             "test_state": test.state if test else None,
             "validation_errors": len(blocking),

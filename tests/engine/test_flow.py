@@ -243,3 +243,17 @@ def test_bad_test_conditions_are_validation_errors(
     alerts = workspace.load_campaign(document).alerts
     bad = [a for a in alerts if a.activity_id == "size" and a.level == "error"]
     assert bad and message in bad[0].message
+
+
+def test_execution_alerts_join_the_campaign_alerts(
+    sim_workspace: ajo.Workspace,
+) -> None:
+    campaign = sim_workspace.load_campaign(flow_campaign())
+    campaign.start().wait(30)
+    sim_workspace.clock.advance(days=2)  # type: ignore[attr-defined]
+    alerts = campaign.alerts
+    assert [(a.code, a.level, a.activity_id) for a in alerts] == [
+        ("TEST_NO_DEFAULT", "warning", "size"),
+        ("ACTIVITY_ALERT", "warning", "note"),
+    ]
+    assert campaign.available_actions()["start"] is None
