@@ -159,7 +159,6 @@ class ActivityContext:
             [*names, self.key],
             descending=[*descending, False],
             nulls_last=True,
-            maintain_order=True,
         )
         return ordered.select(lean)
 

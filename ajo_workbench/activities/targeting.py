@@ -125,41 +125,57 @@ def combine(context: ActivityContext) -> ActivityResult:
 
 
 def deduplication(context: ActivityContext) -> ActivityResult:
-    """One row per key combination, chosen by ``order_by``; nulls never duplicate."""
+    """One row per key combination, chosen by ``order_by``; nulls never duplicate.
+
+    Rows whose keys are all set are sorted by ``order_by`` (nulls last) with the
+    dimension's key as the final tie-breaker; the first (or last) of each group
+    stays. The output keeps the inbound order.
+    """
     activity = context.activity
     keys: list[str] = list(activity.get("keys"))
-    frame = context.single_input().with_row_index("__row")
-    lean = frame.collect_schema().names()
+    key = context.key
+    frame = context.single_input()
     full = context.with_attributes(frame, keys)
-    unknown = [k for k in keys if k not in full.collect_schema().names()]
+    known = full.collect_schema().names()
+    unknown = [k for k in keys if k not in known]
     if unknown:
         raise ExecutionError(
             f"{context.path}.keys: unknown column {unknown[0]!r} "
-            f"(columns: {', '.join(full.collect_schema().names())})"
+            f"(columns: {', '.join(known)})"
         )
 
-    has_null = pl.any_horizontal(pl.col(k).is_null() for k in keys)
-    ordered = context.order(full, list(activity.get("order_by") or []), context.path)
-    group = pl.struct(keys)
-    if activity.get("keep", "first") == "last":
-        first = group.is_last_distinct()
-    else:
-        first = group.is_first_distinct()
-    marked = ordered.with_columns(
-        __keep=pl.when(has_null).then(True).otherwise(first)
-    ).sort("__row")
-    out = marked.filter(pl.col("__keep")).select(lean).drop("__row")
-    removed = marked.filter(~pl.col("__keep")).select(lean).drop("__row")
-    return ActivityResult({"out": out, "complement": removed}, context.dimension)
+    complete = full.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
+    ordered = context.order(
+        complete, list(activity.get("order_by") or []), context.path
+    )
+    last = activity.get("keep") == "last"
+    chosen = ordered.unique(subset=keys, keep="last" if last else "first").select(key)
+    removed = complete.select(key).join(chosen, on=key, how="anti")
+    out = frame.join(removed, on=key, how="anti", maintain_order="left")
+    dropped = frame.join(removed, on=key, how="semi", maintain_order="left")
+    return ActivityResult({"out": out, "complement": dropped}, context.dimension)
 
 
 def enrichment(context: ActivityContext) -> ActivityResult:
-    """Adds lookups over 1-1 links and aggregates over 1-N links; keeps every row."""
+    """Adds lookups over 1-1 links and aggregates over 1-N links; keeps every row.
+
+    Aggregates over the same link with the same ``where`` share one group-by.
+    """
     frame = context.single_input()
-    for index, attribute in enumerate(context.activity.get("attributes")):
+    lean = frame.collect_schema().names()
+    attributes = list(context.activity.get("attributes"))
+    groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+    for index, attribute in enumerate(attributes):
         path = f"{context.path}.attributes[{index}]"
-        frame = _enrich(context, frame, attribute, path)
-    return ActivityResult({"out": frame}, context.dimension)
+        if attribute.get("aggregate"):
+            group = (attribute["link"], attribute.get("where") or "")
+            groups.setdefault(group, []).append((index, attribute))
+        else:
+            frame = _enrich(context, frame, attribute, path)
+    for members in groups.values():
+        frame = _aggregate_group(context, frame, members)
+    names = [attribute["name"] for attribute in attributes]
+    return ActivityResult({"out": frame.select(*lean, *names)}, context.dimension)
 
 
 AGGREGATES = {
@@ -176,62 +192,75 @@ def _enrich(
     attribute: dict[str, Any],
     path: str,
 ) -> pl.LazyFrame:
+    """A lookup of one attribute, over the dimension itself or a 1-1 link."""
     name = attribute["name"]
     link = attribute["link"]
-    default = attribute.get("default")
     key = context.key
-    children = context.tables.children(context.dimension)
     parents = context.tables.parents(context.dimension)
-
-    if attribute.get("aggregate"):
-        if link not in children:
-            raise ExecutionError(
-                f"{path}.link: {link!r} is not a 1-N link of {context.dimension!r} "
-                f"(1-N links: {', '.join(children) or 'none'})"
-            )
-        values = _aggregate(context, attribute, children[link], path)
-        joined = frame.join(values, on=key, how="left", maintain_order="left")
-        if attribute["aggregate"] == "count":
-            return joined.with_columns(pl.col(name).fill_null(0))
-    elif link == context.dimension:
+    if link == context.dimension:
         column = attribute.get("column") or name
         source = context.tables.scan(link).select(key, pl.col(column).alias(name))
         joined = frame.join(source, on=key, how="left", maintain_order="left")
     elif link in parents:
         joined = _lookup(context, frame, attribute, parents[link])
     else:
+        children = context.tables.children(context.dimension)
         raise ExecutionError(
             f"{path}.link: {link!r} is not a link of {context.dimension!r} "
             f"(1-1 links: {', '.join(parents) or 'none'}; "
-            f"1-N links: {', '.join(children) or 'none'})"
+            f"1-N links: {', '.join(children) or 'none'}; a lookup needs a 1-1 link)"
         )
-
-    if default is not None:
-        return joined.with_columns(pl.col(name).fill_null(default))
-    return joined
+    return _with_default(joined, attribute)
 
 
-def _aggregate(
+def _with_default(frame: pl.LazyFrame, attribute: dict[str, Any]) -> pl.LazyFrame:
+    name = attribute["name"]
+    if attribute.get("aggregate") == "count":
+        return frame.with_columns(pl.col(name).fill_null(0))
+    if attribute.get("default") is not None:
+        return frame.with_columns(pl.col(name).fill_null(attribute["default"]))
+    return frame
+
+
+def _aggregate_group(
     context: ActivityContext,
-    attribute: dict[str, Any],
-    foreign_key: str,
-    path: str,
+    frame: pl.LazyFrame,
+    members: list[tuple[int, dict[str, Any]]],
 ) -> pl.LazyFrame:
-    rows = context.tables.scan(attribute["link"])
-    if attribute.get("where"):
-        rows = filter_frame(
-            context.tables.scans(), rows, attribute["where"], where=f"{path}.where"
+    """Aggregates over one 1-N link and one ``where``, in a single group-by."""
+    first_index, first = members[0]
+    path = f"{context.path}.attributes[{first_index}]"
+    link = first["link"]
+    children = context.tables.children(context.dimension)
+    if link not in children:
+        raise ExecutionError(
+            f"{path}.link: {link!r} is not a 1-N link of {context.dimension!r} "
+            f"(1-N links: {', '.join(children) or 'none'})"
         )
-    aggregate = attribute["aggregate"]
-    if aggregate == "count":
-        value = pl.len().cast(pl.Int64)
-    else:
+    foreign_key = children[link]
+    rows = context.tables.scan(link)
+    if first.get("where"):
+        rows = filter_frame(
+            context.tables.scans(), rows, first["where"], where=f"{path}.where"
+        )
+
+    values = []
+    for index, attribute in members:
+        aggregate = attribute["aggregate"]
+        if aggregate == "count":
+            values.append(pl.len().cast(pl.Int64).alias(attribute["name"]))
+            continue
         column = attribute.get("column")
         if not column:
-            raise ExecutionError(f"{path}.column: {aggregate} needs a column")
-        value = AGGREGATES[aggregate](column)
-    grouped = rows.group_by(foreign_key).agg(value.alias(attribute["name"]))
-    return grouped.rename({foreign_key: context.key})
+            raise ExecutionError(
+                f"{context.path}.attributes[{index}].column: {aggregate} needs a column"
+            )
+        values.append(AGGREGATES[aggregate](column).alias(attribute["name"]))
+    grouped = rows.group_by(foreign_key).agg(values).rename({foreign_key: context.key})
+    joined = frame.join(grouped, on=context.key, how="left", maintain_order="left")
+    for _, attribute in members:
+        joined = _with_default(joined, attribute)
+    return joined
 
 
 def _lookup(
