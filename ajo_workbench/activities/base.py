@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 import polars as pl
 
 from ajo_workbench.errors import ExecutionError
-from ajo_workbench.model.conditions import filter_frame
+from ajo_workbench.model.conditions import check_condition, filter_frame
 from ajo_workbench.model.definition import Activity, CampaignDefinition, Transition
 
 Mode = Literal["test", "live"]
@@ -127,7 +127,9 @@ class ActivityContext:
         present = set(frame.collect_schema().names())
         wanted = [
             name
-            for name in (columns or dimension.collect_schema().names())
+            for name in (
+                dimension.collect_schema().names() if columns is None else columns
+            )
             if name not in present and name != self.key
         ]
         attributes = dimension.select(self.key, *wanted)
@@ -136,10 +138,26 @@ class ActivityContext:
     def filter(self, frame: pl.LazyFrame, condition: str, where: str) -> pl.LazyFrame:
         """Rows of a work table whose attributes match a condition; lean columns."""
         lean = frame.collect_schema().names()
-        full = self.with_attributes(frame)
+        used = sorted(check_condition(condition, where=where).identifiers)
+        full = self.with_attributes(frame, self.attribute_names(used, lean))
         return filter_frame(self.tables.scans(), full, condition, where=where).select(
             lean
         )
+
+    def attribute_names(self, names: list[str], present: list[str]) -> list[str] | None:
+        """The attributes a condition naming ``names`` needs joined.
+
+        Joining only them keeps a condition from reading every column. When a
+        name is neither an attribute nor a column already present (a column of a
+        subquery's table, or a typo), every attribute is joined (None), so that an
+        error lists all the columns the condition could use.
+        """
+        if self.from_file:
+            return []
+        attributes = self.tables.scan(self.dimension).collect_schema().names()
+        if any(n not in attributes and n not in present for n in names):
+            return None
+        return [name for name in names if name in attributes] or [self.key]
 
     def order(
         self, frame: pl.LazyFrame, order_by: list[str], where: str
