@@ -5,6 +5,7 @@
 """
 
 import logging
+import typing as _typing
 
 from ajo_workbench.clock import Clock, SimulatedClock
 from ajo_workbench.engine import Execution, ExecutionState, TaskStatus
@@ -28,6 +29,9 @@ from ajo_workbench.model.definition import (
 )
 from ajo_workbench.workspace import Campaign, Workspace
 
+if _typing.TYPE_CHECKING:
+    from ajo_workbench.widgets import Workbench
+
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
@@ -49,6 +53,7 @@ __all__ = [
     "SimulatedClock",
     "TaskStatus",
     "ValidationError",
+    "Workbench",
     "WorkbenchError",
     "Workspace",
     "WorkspaceError",
@@ -56,3 +61,14 @@ __all__ = [
     "load_definition",
     "parse_definition",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # The workbench pulls in the widget libraries; the CLI and headless runs don't
+    # need them, so it is imported on first use.
+    if name == "Workbench":
+        from ajo_workbench.widgets import Workbench
+
+        globals()["Workbench"] = Workbench
+        return Workbench
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

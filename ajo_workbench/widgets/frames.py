@@ -1,0 +1,41 @@
+"""The one boundary where polars frames become pandas frames for ipydatagrid.
+
+ipydatagrid takes pandas only, and its JavaScript fails on a date or datetime column
+that holds nulls; nested values don't render either. Every grid of the workbench goes
+through :func:`to_grid`, which sends such columns as text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TEMPORAL = (pl.Date, pl.Datetime, pl.Time, pl.Duration)
+NESTED = (pl.Struct, pl.List, pl.Array, pl.Object, pl.Binary)
+
+
+def as_text_where_needed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Temporal columns as ISO text and nested columns as their text form."""
+    columns = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            columns.append(column.dt.strftime("%Y-%m-%d %H:%M:%S").alias(name))
+        elif isinstance(dtype, TEMPORAL):
+            columns.append(column.cast(pl.String).alias(name))
+        elif isinstance(dtype, NESTED):
+            columns.append(column.map_elements(str, return_dtype=pl.String).alias(name))
+        else:
+            columns.append(column)
+    return frame.select(columns) if columns else frame
+
+
+def to_grid(frame: pl.DataFrame) -> pd.DataFrame:
+    """A pandas frame that ipydatagrid renders (with a plain 0..n-1 index)."""
+    converted = as_text_where_needed(frame).to_pandas()
+    converted.index = converted.index.astype("int64")
+    return converted

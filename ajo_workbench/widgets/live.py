@@ -1,0 +1,78 @@
+"""Batched live updates: many change notifications, at most one refresh per interval.
+
+An execution notifies its listeners from its worker thread after every task and
+state change. Drawing on each notification would flood the browser on a large
+canvas, so a listener only marks the workbench dirty; a timer applies the refresh at
+most once per interval, on its own thread, with everything that changed meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+class Throttle:
+    """Run ``apply`` soon after :meth:`mark`, at most once every ``interval`` s."""
+
+    def __init__(self, apply: Callable[[], None], interval: float = 0.2) -> None:
+        self.apply = apply
+        self.interval = interval
+        self.applied = 0
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._dirty = False
+        self._last = 0.0
+        self._closed = False
+
+    def mark(self) -> None:
+        """Something changed: schedule a refresh unless one is scheduled already."""
+        with self._lock:
+            self._dirty = True
+            if self._timer is not None or self._closed:
+                return
+            delay = max(0.0, self._last + self.interval - time.monotonic())
+            self._timer = threading.Timer(delay, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Apply a pending refresh now, on the calling thread."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+            dirty = self._dirty
+        if timer is not None:
+            timer.cancel()
+        if dirty:
+            self._run()
+
+    def close(self) -> None:
+        """Cancel what is pending and refuse new marks."""
+        with self._lock:
+            self._closed = True
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+        self._run()
+        with self._lock:
+            again = self._dirty
+        if again:
+            self.mark()
+
+    def _run(self) -> None:
+        with self._lock:
+            self._dirty = False
+            self._last = time.monotonic()
+        try:
+            self.apply()
+        except Exception:  # a failed refresh must not kill later ones
+            logger.exception("a live refresh failed")
+        self.applied += 1

@@ -1,0 +1,284 @@
+"""The workbench: one widget that composes the campaign's header, action bar,
+canvas, properties pane and the Logs, Tasks and Report tabs (SPEC §11.4)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+import polars as pl
+
+from ajo_workbench.engine import Execution
+from ajo_workbench.widgets.actions import ACTION_LABELS, ActionBar
+from ajo_workbench.widgets.boundary import ErrorArea, guarded
+from ajo_workbench.widgets.canvas import Canvas
+from ajo_workbench.widgets.grids import FilteredGrid
+from ajo_workbench.widgets.header import Header
+from ajo_workbench.widgets.live import Throttle
+from ajo_workbench.widgets.properties import PAGE_SIZE, PropertiesPane
+from ajo_workbench.widgets.report import Report
+from ajo_workbench.workspace import Campaign
+
+logger = logging.getLogger(__name__)
+
+LOG_COLUMNS = ["time", "level", "activity_id", "action", "user", "message"]
+TASK_COLUMNS = [
+    "activity_id",
+    "type",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration",
+    "input_count",
+    "output_counts",
+    "error",
+]
+ACTIVE = ("running", "waiting", "paused")
+
+
+class Workbench(widgets.VBox):
+    """The campaign workbench for JupyterLab and Voilà.
+
+    Parameters
+    ----------
+    campaign
+        The campaign to show and act on.
+    refresh_interval
+        The shortest time, in seconds, between two live refreshes while an
+        execution runs; changes in between are applied together.
+    page_size
+        Rows per page of a transition's *Preview results*.
+
+    Examples
+    --------
+    >>> import ajo_workbench as ajo
+    >>> ws = ajo.Workspace("demo")  # doctest: +SKIP
+    >>> ajo.Workbench(ws.campaign("spring-sale"))  # doctest: +SKIP
+
+    Notes
+    -----
+    The canvas is drawn from the definition the campaign had when the workbench was
+    made; after changing the definition, make a new workbench. The Logs and Tasks
+    grids show at most the last 1000 rows that pass their filters. An execution
+    started from another process is shown as it was when the workbench read it;
+    live updates follow the executions of this process.
+    """
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        *,
+        refresh_interval: float = 0.2,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.campaign = campaign
+        self.definition = campaign.definition
+        self.execution: Execution | None = campaign.latest_execution()
+        self.selected: tuple[str, str] | None = None
+        self.deleted = False
+        self._lock = threading.RLock()
+        self._seen_state: str | None = None
+
+        self.errors = ErrorArea()
+        self.notice = widgets.HTML()
+        self.notice.add_class("ajo-notice")
+        self.header = Header(self.select, guard=self._guard)
+        self.actions = ActionBar(self.act, guard=self._guard)
+        self.canvas = Canvas(self.definition, self.select, guard=self._guard)
+        self.properties = PropertiesPane(page_size)
+        self._wire_previews()
+        self.logs = FilteredGrid(LOG_COLUMNS, "level", "time", guard=self._on_filter)
+        self.tasks = FilteredGrid(
+            TASK_COLUMNS, "status", "started_at", guard=self._on_filter
+        )
+        self.report = Report(self.definition)
+        self.tabs = widgets.Tab(
+            [self.logs, self.tasks, self.report], titles=("Logs", "Tasks", "Report")
+        )
+        middle = widgets.HBox(
+            [self.canvas, self.properties],
+            layout=widgets.Layout(width="100%"),
+        )
+        self.canvas.layout.flex = "3 1 0%"
+        self.properties.layout.flex = "2 1 0%"
+        super().__init__(
+            [self.header, self.actions, self.errors, self.notice, middle, self.tabs]
+        )
+        self.add_class("ajo-workbench")
+
+        self.throttle = Throttle(self._live_refresh, refresh_interval)
+        self._listener = self._new_execution
+        campaign.workspace.on_execution(self._listener)
+        if self.execution is not None and self.execution.state in ACTIVE:
+            self.execution.on_change(self._changed)
+        self.refresh()
+
+    def __repr__(self) -> str:
+        return f"<Workbench {self.campaign.id!r}>"
+
+    # -- what the user does ------------------------------------------------------
+
+    def act(self, action: str) -> None:
+        """Perform a lifecycle action as its button does (errors propagate)."""
+        if action not in ACTION_LABELS:
+            known = ", ".join(ACTION_LABELS)
+            raise ValueError(f"unknown action {action!r} (actions: {known})")
+        self.errors.clear()
+        if action == "confirm_send":
+            if self.selected is None or self.selected[0] != "activity":
+                raise ValueError("select the channel activity to confirm first")
+            self.campaign.confirm_send(self.selected[1])
+        else:
+            result = getattr(self.campaign, action)()
+            self._after(action, result)
+        if not self.deleted:
+            self.refresh()
+
+    def select(self, kind: str, element_id: str) -> None:
+        """Select an activity or a transition, as a click on the canvas does.
+
+        Selecting an activity filters the Logs and Tasks tabs to it.
+        """
+        with self._lock:
+            if kind == "activity":
+                self.definition.activity(element_id)
+            elif kind == "transition":
+                self.definition.transition(element_id)
+            else:
+                raise ValueError(
+                    f"cannot select a {kind!r} (choose: activity, transition)"
+                )
+            self.selected = (kind, element_id)
+            self.canvas.choose(kind, element_id)
+            self._show_selection()
+            if kind == "activity":
+                self.logs.filter_activity(element_id)
+                self.tasks.filter_activity(element_id)
+
+    def clear_selection(self) -> None:
+        """Select nothing: the Logs and Tasks tabs show every activity again."""
+        with self._lock:
+            self.selected = None
+            self.logs.filter_activity(None)
+            self.tasks.filter_activity(None)
+
+    # -- refreshing ----------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read the campaign and its latest execution again and show them."""
+        with self._lock:
+            self._seen_state = self.execution.state if self.execution else None
+            available = self.campaign.available_actions()
+            self.actions.update(available)
+            self._show_campaign(alerts=True)
+            self._show_execution()
+
+    def close(self) -> None:
+        """Stop following executions and close every part of the widget."""
+        self.throttle.close()
+        listeners = self.campaign.workspace.execution_listeners
+        if self._listener in listeners:
+            listeners.remove(self._listener)
+        super().close()
+
+    def _live_refresh(self) -> None:
+        with self._lock:
+            state = self.execution.state if self.execution else None
+            if state != self._seen_state:
+                self.refresh()
+                return
+            self._show_campaign(alerts=False)
+            self._show_execution()
+
+    def _show_campaign(self, alerts: bool) -> None:
+        self.header.update(
+            self.campaign.name,
+            self.campaign.status,
+            self.execution.state if self.execution else None,
+            self.definition.schedule,
+            self.campaign.alerts if alerts else self.header.alerts,
+        )
+
+    def _show_execution(self) -> None:
+        execution = self.execution
+        tasks = execution.tasks if execution else pl.DataFrame()
+        self.canvas.show(execution)
+        self.logs.set_frame(self.campaign.logs)
+        self.tasks.set_frame(tasks)
+        self.report.show(tasks)
+        kind = self.selected[0] if self.selected else None
+        if kind == "activity" or (kind and self.properties.preview is None):
+            self._show_selection()
+
+    def _show_selection(self) -> None:
+        if self.selected is None:
+            return
+        kind, element_id = self.selected
+        if kind == "transition":
+            self.properties.show_transition(self.definition, element_id, self.execution)
+            return
+        task = None
+        if self.execution is not None:
+            rows = self.execution.tasks.filter(pl.col("activity_id") == element_id)
+            task = rows.row(0, named=True) if rows.height else None
+        self.properties.show_activity(
+            self.definition, element_id, self.execution, task, self.campaign.logs
+        )
+
+    # -- executions ----------------------------------------------------------------
+
+    def _new_execution(self, execution: Execution) -> None:
+        if execution.campaign_id != self.campaign.id:
+            return
+        with self._lock:
+            self.execution = execution
+            self.properties.preview = None
+        execution.on_change(self._changed)
+        self.throttle.mark()
+
+    def _changed(self, execution: Execution) -> None:
+        if execution is self.execution:
+            self.throttle.mark()
+
+    def _after(self, action: str, result: Any) -> None:
+        label = ACTION_LABELS[action]
+        if isinstance(result, Execution):
+            self.notice.value = escape(f"{label}: execution {result.id} {result.state}")
+        elif isinstance(result, Campaign):
+            self.notice.value = escape(
+                f"{label}: new draft {result.id!r} (open it with "
+                f"Workbench(ws.campaign({result.id!r})))"
+            )
+        elif action == "delete":
+            self.deleted = True
+            self.throttle.close()
+            self.notice.value = escape(f"campaign {self.campaign.id!r} was deleted")
+            self.actions.update({})
+        else:
+            self.notice.value = escape(f"{label}: done")
+
+    # -- guards ----------------------------------------------------------------------
+
+    def _guard(self, what: str) -> Any:
+        return guarded(self.errors, what)
+
+    def _on_filter(self, callback: Any) -> Any:
+        return guarded(self.errors, "filter")(callback)
+
+    def _wire_previews(self) -> None:
+        pane = self.properties
+        pane.schema_button.on_click(
+            self._guard("Preview schema")(lambda _: pane.show_schema())
+        )
+        pane.results_button.on_click(
+            self._guard("Preview results")(lambda _: pane.show_page(0))
+        )
+        pane.previous_button.on_click(
+            self._guard("previous page")(lambda _: pane.show_page(pane.page - 1))
+        )
+        pane.next_button.on_click(
+            self._guard("next page")(lambda _: pane.show_page(pane.page + 1))
+        )
