@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TEMPORAL = (pl.Date, pl.Datetime, pl.Time, pl.Duration)
-NESTED = (pl.Struct, pl.List, pl.Array, pl.Object, pl.Binary)
 
 
 def as_text_where_needed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -27,8 +26,13 @@ def as_text_where_needed(frame: pl.DataFrame) -> pl.DataFrame:
             columns.append(column.dt.strftime("%Y-%m-%d %H:%M:%S").alias(name))
         elif isinstance(dtype, TEMPORAL):
             columns.append(column.cast(pl.String).alias(name))
-        elif isinstance(dtype, NESTED):
-            columns.append(column.map_elements(str, return_dtype=pl.String).alias(name))
+        elif isinstance(dtype, pl.Struct):
+            columns.append(column.struct.json_encode().alias(name))
+        elif isinstance(dtype, pl.List | pl.Array):
+            text = column.cast(pl.List(pl.String)).list.join(", ")
+            columns.append(("[" + text + "]").alias(name))
+        elif isinstance(dtype, pl.Binary):
+            columns.append(column.bin.encode("hex").alias(name))
         else:
             columns.append(column)
     return frame.select(columns) if columns else frame

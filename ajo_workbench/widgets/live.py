@@ -32,13 +32,17 @@ class Throttle:
     def mark(self) -> None:
         """Something changed: schedule a refresh unless one is scheduled already."""
         with self._lock:
+            if self._closed:
+                return
             self._dirty = True
-            if self._timer is not None or self._closed:
+            if self._timer is not None:
                 return
             delay = max(0.0, self._last + self.interval - time.monotonic())
-            self._timer = threading.Timer(delay, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            timer = threading.Timer(delay, self._fire)
+            timer.args = (timer,)
+            timer.daemon = True
+            self._timer = timer
+            timer.start()
 
     def flush(self) -> None:
         """Apply a pending refresh now, on the calling thread."""
@@ -54,12 +58,15 @@ class Throttle:
         """Cancel what is pending and refuse new marks."""
         with self._lock:
             self._closed = True
+            self._dirty = False
             timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
 
-    def _fire(self) -> None:
+    def _fire(self, timer: threading.Timer) -> None:
         with self._lock:
+            if self._timer is not timer:  # flushed or closed meanwhile
+                return
             self._timer = None
         self._run()
         with self._lock:

@@ -12,6 +12,7 @@ import ipywidgets as widgets
 import polars as pl
 
 from ajo_workbench.engine import Execution
+from ajo_workbench.model.alerts import Alert
 from ajo_workbench.widgets.actions import ACTION_LABELS, ActionBar
 from ajo_workbench.widgets.boundary import ErrorArea, guarded
 from ajo_workbench.widgets.canvas import Canvas
@@ -170,10 +171,12 @@ class Workbench(widgets.VBox):
     def refresh(self) -> None:
         """Read the campaign and its latest execution again and show them."""
         with self._lock:
-            self._seen_state = self.execution.state if self.execution else None
-            available = self.campaign.available_actions()
-            self.actions.update(available)
-            self._show_campaign(alerts=True)
+            execution = self.execution
+            self._seen_state = execution.state if execution else None
+            validated = self.campaign.workspace.validate(self.campaign.definition)
+            self.actions.update(self.campaign.available_actions(validated))
+            found = execution.alerts if execution is not None else []
+            self._show_campaign(validated + found)
             self._show_execution()
 
     def close(self) -> None:
@@ -190,16 +193,16 @@ class Workbench(widgets.VBox):
             if state != self._seen_state:
                 self.refresh()
                 return
-            self._show_campaign(alerts=False)
+            self._show_campaign(self.header.alerts)
             self._show_execution()
 
-    def _show_campaign(self, alerts: bool) -> None:
+    def _show_campaign(self, alerts: list[Alert]) -> None:
         self.header.update(
             self.campaign.name,
             self.campaign.status,
             self.execution.state if self.execution else None,
             self.definition.schedule,
-            self.campaign.alerts if alerts else self.header.alerts,
+            alerts,
         )
 
     def _show_execution(self) -> None:

@@ -130,9 +130,15 @@ class Campaign:
         )
         return journal.execution(record["id"]) or record
 
-    def available_actions(self) -> dict[str, str | None]:
-        """Every user action: None when allowed, else the reason it is refused."""
-        return Lifecycle(self.status).available(self._facts())
+    def available_actions(
+        self, validated: list[Alert] | None = None
+    ) -> dict[str, str | None]:
+        """Every user action: None when allowed, else the reason it is refused.
+
+        ``validated`` may hand over ``workspace.validate(campaign.definition)`` when
+        the caller has it already, so the definition is not validated twice.
+        """
+        return Lifecycle(self.status).available(self._facts(validated=validated))
 
     def __repr__(self) -> str:
         return f"<Campaign {self.id!r} {self.status}>"
@@ -335,12 +341,14 @@ class Campaign:
 
     # -- guards and logging --------------------------------------------------------
 
-    def _facts(self, **extra: Any) -> Facts:
+    def _facts(self, validated: list[Alert] | None = None, **extra: Any) -> Facts:
         test = self.latest_execution("test")
         live = self.latest_execution("live")
         definition = self.definition
         draft = self.status == CampaignStatus.DRAFT
-        blocking = errors(self.workspace.validate(definition)) if draft else []
+        if validated is None and draft:
+            validated = self.workspace.validate(definition)
+        blocking = errors(validated or []) if draft else []
         values: dict[str, Any] = {
             "test_state": test.state if test else None,
             "validation_errors": len(blocking),

@@ -1,0 +1,246 @@
+"""Selection, previews, the error boundary and live updates of the workbench."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import polars as pl
+import pytest
+
+import ajo_workbench as ajo
+from ajo_workbench.widgets import Workbench
+
+from .conftest import settle
+
+
+@pytest.fixture
+def ran(bench: Workbench) -> Workbench:
+    """The workbench after a finished test execution."""
+    bench.act("start")
+    settle(bench)
+    return bench
+
+
+def test_the_public_name_is_the_widget(sale: ajo.Campaign) -> None:
+    bench = ajo.Workbench(sale)
+    try:
+        assert isinstance(bench, Workbench)
+        assert repr(bench) == "<Workbench 'spring-sale'>"
+    finally:
+        bench.close()
+
+
+def test_selecting_an_activity_filters_logs_and_tasks(ran: Workbench) -> None:
+    ran.canvas.node_clicked({"data": {"id": "segments"}, "group": "nodes"})
+    assert ran.selected == ("activity", "segments")
+    assert ran.logs.activity.value == "segments"
+    assert ran.tasks.activity.value == "segments"
+    assert set(ran.logs.shown["activity_id"].to_list()) == {"segments"}
+    assert ran.tasks.shown["activity_id"].to_list() == ["segments"]
+    assert "chosen" in ran.canvas.nodes["segments"].classes
+    details = ran.properties.details.value
+    assert "task status" in details and "output big" in details
+    assert "spend_90d &gt;= 500" in details  # its settings
+
+    ran.clear_selection()
+    assert ran.logs.activity.value == "(all)"
+    assert ran.tasks.shown.height == 8
+
+
+def test_logs_search_level_time_and_columns(ran: Workbench) -> None:
+    logs = ran.logs
+    logs.search.value = "START BY"
+    assert logs.shown.height == 1 and logs.shown["action"].to_list() == ["start"]
+    logs.search.value = ""
+    logs.level.value = "info"
+    assert set(logs.shown["level"].to_list()) == {"info"}
+    logs.level.value = "(all)"
+    logs.since.value = "2999-01-01"
+    assert logs.shown.height == 0
+    logs.since.value = ""
+    first = logs.source["time"][0]
+    logs.until.value = first[:19]
+    assert logs.shown.height >= 1
+    assert all(t <= first[:19] + "~" for t in logs.shown["time"].to_list())
+    logs.until.value = ""
+    logs.columns.value = ["message", "time"]
+    assert logs.shown.columns == ["message", "time"]
+    assert list(logs.grid.data.columns) == ["message", "time"]
+
+
+def test_selecting_a_transition_pages_its_rows(ran: Workbench) -> None:
+    ran.canvas.edge_clicked({"data": {"id": "t3"}, "group": "edges"})
+    assert ran.selected == ("transition", "t3")
+    pane = ran.properties
+    total = ran.execution.count("t3") if ran.execution else 0
+    pane.results_button.click()
+    assert len(pane.grid.data) == 20
+    assert pane.page_label.value == f"page 1 of {-(-total // 20)} ({total:,} rows)"
+    assert "first_name" in pane.grid.data.columns  # attributes joined
+    assert pane.previous_button.disabled and not pane.next_button.disabled
+    pane.next_button.click()
+    assert pane.page == 1 and len(pane.grid.data) == 20
+    last = pane.preview.pages - 1 if pane.preview else 0
+    pane.show_page(last)
+    assert len(pane.grid.data) == total - 20 * last
+    assert pane.next_button.disabled
+    pane.next_button.click()  # beyond the last page: refused, shown
+    assert ran.errors.last is not None and "does not exist" in ran.errors.last
+
+
+def test_only_one_page_is_sent_to_the_browser(ran: Workbench) -> None:
+    ran.select("transition", "t1")
+    ran.properties.results_button.click()
+    sent = ran.properties.grid._data["data"]
+    assert len(sent) == 20 < (ran.execution.count("t1") if ran.execution else 0)
+
+
+def test_preview_schema_lists_columns_types_nulls_samples(ran: Workbench) -> None:
+    ran.select("transition", "t4")
+    ran.properties.schema_button.click()
+    grid = ran.properties.grid.data
+    assert list(grid.columns) == ["column", "type", "nulls", "sample"]
+    assert "spend_90d" in grid["column"].tolist()
+    phone = grid[grid["column"] == "phone"].iloc[0]
+    assert phone["type"] == "String" and int(phone["nulls"]) >= 0
+
+
+def test_a_transition_before_any_run_says_so(bench: Workbench) -> None:
+    bench.select("transition", "t1")
+    assert "run a test execution first" in bench.properties.details.value
+    bench.properties.results_button.click()
+    assert bench.errors.last is not None
+    assert "select a transition that carries a table" in bench.errors.last
+
+
+def test_report_counts_durations_and_chart(ran: Workbench) -> None:
+    report = ran.report.frame
+    assert report["activity_id"].to_list()[0] == "members"
+    segments = report.row(by_predicate=pl.col("activity_id") == "segments", named=True)
+    assert ran.execution is not None
+    assert segments["input"] == ran.execution.count("t3")
+    assert segments["output"] == sum(ran.execution.count(t) for t in ("t4", "t5", "t6"))
+    mail = report.row(by_predicate=pl.col("activity_id") == "mail_big", named=True)
+    assert mail["excluded"] == mail["input"] - mail["output"]
+    assert report["duration_s"].null_count() == 0
+    assert ran.report.chart.value.count('class="ajo-bar"') == 8
+    assert f">{ran.execution.count('t3'):,}<" in ran.report.chart.value
+
+
+def test_clicking_an_alert_selects_its_activity(
+    workspace: ajo.Workspace, spring_sale: dict[str, Any]
+) -> None:
+    broken = {**spring_sale}
+    broken["activities"] = [
+        {**a, "where": "no_such_column = 1"} if a["id"] == "members" else a
+        for a in spring_sale["activities"]
+    ]
+    bench = Workbench(workspace.load_campaign(broken))
+    try:
+        bench.header.alerts_button.click()
+        assert bench.header.alerts_list.layout.display is None
+        first = bench.header.alerts_list.children[0]
+        assert "no_such_column" in first.description
+        first.click()
+        assert bench.selected == ("activity", "members")
+    finally:
+        bench.close()
+
+
+def test_an_exception_in_a_callback_is_shown_logged_and_survived(
+    bench: Workbench, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(bench.campaign, "start", broken)
+    with caplog.at_level(logging.ERROR, logger="ajo_workbench.widgets"):
+        bench.actions.buttons["start"].click()
+    assert bench.errors.last == "Start failed: the disk is full"
+    assert "the disk is full" in bench.errors.value
+    records = [r for r in caplog.records if r.name == "ajo_workbench.widgets.boundary"]
+    assert records and records[0].exc_info is not None
+    assert records[0].getMessage() == "Start failed"
+
+    monkeypatch.undo()
+    bench.actions.buttons["start"].click()  # still usable
+    settle(bench)
+    assert bench.errors.last is None and bench.errors.layout.display == "none"
+    assert bench.execution is not None and bench.execution.state == "finished"
+
+
+def test_a_bad_canvas_event_is_shown(bench: Workbench) -> None:
+    bench.canvas.graph._handle_interaction(
+        None, {"widget": "node", "event": "click", "data": {"data": {"id": "nope"}}}, []
+    )
+    assert bench.errors.last is not None
+    assert bench.errors.last.startswith("click on an activity failed")
+    assert "nope" in bench.errors.last
+
+
+def big_canvas(size: int) -> dict[str, Any]:
+    """A chain of ``size`` activities: an audience, filters, and an end."""
+    activities = [{"id": "a0", "type": "build_audience", "where": "country = 'FR'"}]
+    for i in range(1, size - 1):
+        activities.append(
+            {"id": f"a{i}", "type": "build_audience", "where": f"profile_id > {i}"}
+        )
+    activities.append({"id": "end", "type": "end"})
+    transitions = [
+        {"id": f"t{i}", "from": activities[i - 1]["id"], "to": activities[i]["id"]}
+        for i in range(1, size)
+    ]
+    return {"id": "big", "activities": activities, "transitions": transitions}
+
+
+def test_a_200_activity_canvas_refreshes_in_batches(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(big_canvas(200))
+    started = time.perf_counter()
+    bench = Workbench(campaign, refresh_interval=0.2)
+    built = time.perf_counter() - started
+    notifications: list[int] = []
+    workspace.on_execution(lambda run: run.on_change(lambda _: notifications.append(1)))
+    try:
+        bench.act("start")
+        assert bench.execution is not None
+        settle(bench)
+        assert set(bench.canvas.statuses.values()) == {"success"}
+        assert bench.canvas.counts["t199"] == bench.execution.count("t199")
+        assert len(notifications) >= 200
+        assert bench.throttle.applied < len(notifications) / 4
+        started = time.perf_counter()
+        bench.refresh()
+        assert time.perf_counter() - started < 1.0
+        assert built < 5.0
+    finally:
+        bench.close()
+
+
+def slow_down(run: ajo.Execution) -> None:
+    """Make each task of an execution take a little longer (a slow data source)."""
+    run.on_change(lambda _: time.sleep(0.01))
+
+
+def test_stop_works_while_it_runs(workspace: ajo.Workspace) -> None:
+    campaign = workspace.load_campaign(big_canvas(200))
+    workspace.on_execution(slow_down)
+    bench = Workbench(campaign, refresh_interval=0.05)
+    try:
+        bench.act("start")
+        deadline = time.monotonic() + 30
+        while "success" not in bench.canvas.statuses.values():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert not bench.actions.buttons["stop"].disabled
+        bench.actions.buttons["stop"].click()
+        settle(bench)
+        assert bench.errors.last is None
+        assert bench.execution is not None and bench.execution.state == "stopped"
+        statuses = set(bench.canvas.statuses.values())
+        assert "abandoned" in statuses and "success" in statuses
+        assert "execution: <b>stopped</b>" in bench.header.title.value
+        assert not bench.actions.buttons["start"].disabled
+    finally:
+        bench.close()
