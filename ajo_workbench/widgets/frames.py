@@ -38,8 +38,14 @@ def as_text_where_needed(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns) if columns else frame
 
 
-def to_grid(frame: pl.DataFrame) -> pd.DataFrame:
-    """A pandas frame that ipydatagrid renders (with a plain 0..n-1 index)."""
-    converted = as_text_where_needed(frame).to_pandas()
-    converted.index = converted.index.astype("int64")
+def to_grid(frame: pl.DataFrame, first_row: int = 0) -> pd.DataFrame:
+    """A pandas frame that ipydatagrid renders, its index numbering the rows from
+    ``first_row`` (a page's place in the whole table).
+
+    Missing text shows as an empty cell rather than pandas' ``NaN``.
+    """
+    text = as_text_where_needed(frame)
+    strings = [n for n, t in text.schema.items() if t == pl.String]
+    converted = text.with_columns(pl.col(strings).fill_null("")).to_pandas()
+    converted.index = converted.index.astype("int64") + first_row
     return converted

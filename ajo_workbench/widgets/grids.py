@@ -32,6 +32,10 @@ class FilteredGrid(widgets.VBox):
         such as ``2026-12-04 10`` works).
     limit
         The most rows sent to the browser: the last ``limit`` that pass.
+    widths
+        Column widths in pixels, for the columns that need more room.
+    guard
+        Wraps the filters' callbacks (the workbench's error boundary).
     """
 
     def __init__(
@@ -40,6 +44,7 @@ class FilteredGrid(widgets.VBox):
         level_column: str,
         time_column: str,
         limit: int = 1000,
+        widths: dict[str, int] | None = None,
         guard: Callable[[Callable[[Any], None]], Callable[[Any], None]] | None = None,
     ) -> None:
         self.default_columns = list(columns)
@@ -66,7 +71,8 @@ class FilteredGrid(widgets.VBox):
         self.grid = ipydatagrid.DataGrid(
             to_grid(pl.DataFrame(schema=dict.fromkeys(columns, pl.String))),
             layout=widgets.Layout(height="280px"),
-            base_column_size=120,
+            base_column_size=110,
+            column_widths=widths or {},
         )
         self.grid.add_class(f"ajo-grid-{level_column}")
         changed = guard(self._changed) if guard else self._changed

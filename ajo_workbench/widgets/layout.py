@@ -11,8 +11,8 @@ from __future__ import annotations
 from ajo_workbench.model.definition import CampaignDefinition
 from ajo_workbench.model.graph import topological_order
 
-LAYER_GAP = 170.0
-ROW_GAP = 80.0
+LAYER_GAP = 120.0
+ROW_GAP = 90.0
 
 
 def layers(definition: CampaignDefinition) -> list[list[str]]:

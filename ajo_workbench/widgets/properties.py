@@ -198,7 +198,7 @@ class PropertiesPane(widgets.VBox):
         preview = self._preview()
         rows = preview.page(number)
         self.page = number
-        self._set_grid(rows)
+        self._set_grid(rows, first_row=number * preview.page_size)
         total = preview.frame.height
         self.page_label.value = f"page {number + 1} of {preview.pages} ({total:,} rows)"
         self.previous_button.disabled = number == 0
@@ -210,5 +210,5 @@ class PropertiesPane(widgets.VBox):
             raise ValueError("select a transition that carries a table first")
         return self.preview
 
-    def _set_grid(self, frame: pl.DataFrame) -> None:
-        self.grid.data = to_grid(frame)
+    def _set_grid(self, frame: pl.DataFrame, first_row: int = 0) -> None:
+        self.grid.data = to_grid(frame, first_row)

@@ -38,6 +38,14 @@ TASK_COLUMNS = [
     "error",
 ]
 ACTIVE = ("running", "waiting", "paused")
+WIDTHS = {
+    "time": 160,
+    "started_at": 160,
+    "ended_at": 160,
+    "message": 460,
+    "output_counts": 200,
+    "error": 300,
+}
 
 
 class Workbench(widgets.VBox):
@@ -91,9 +99,11 @@ class Workbench(widgets.VBox):
         self.canvas = Canvas(self.definition, self.select, guard=self._guard)
         self.properties = PropertiesPane(page_size)
         self._wire_previews()
-        self.logs = FilteredGrid(LOG_COLUMNS, "level", "time", guard=self._on_filter)
+        self.logs = FilteredGrid(
+            LOG_COLUMNS, "level", "time", widths=WIDTHS, guard=self._on_filter
+        )
         self.tasks = FilteredGrid(
-            TASK_COLUMNS, "status", "started_at", guard=self._on_filter
+            TASK_COLUMNS, "status", "started_at", widths=WIDTHS, guard=self._on_filter
         )
         self.report = Report(self.definition)
         self.tabs = widgets.Tab(

@@ -23,7 +23,7 @@ def test_temporal_and_nested_columns_become_text() -> None:
     assert list(converted.columns) == ["when", "day", "point", "tags", "n"]
     assert converted["when"].tolist()[0] == "2026-12-04 10:30:00"
     assert converted["day"].tolist()[0] == "2026-12-04"
-    assert converted["when"].isna().tolist() == [False, True]
+    assert converted["when"].tolist()[1] == ""  # missing text shows empty
     assert converted["point"].tolist()[0] == '{"x":1}'
     assert converted["tags"].tolist() == ["[a, b]", "[]"]
     assert converted.index.tolist() == [0, 1]

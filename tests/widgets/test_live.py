@@ -22,7 +22,7 @@ def test_many_marks_make_few_refreshes() -> None:
         throttle.mark()
     assert applied.wait(2)
     time.sleep(0.5)
-    assert len(calls) == 1
+    assert 1 <= len(calls) <= 2  # the first at once, the rest batched in one
     throttle.close()
 
 

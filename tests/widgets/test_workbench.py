@@ -82,6 +82,7 @@ def test_selecting_a_transition_pages_its_rows(ran: Workbench) -> None:
     assert pane.previous_button.disabled and not pane.next_button.disabled
     pane.next_button.click()
     assert pane.page == 1 and len(pane.grid.data) == 20
+    assert pane.grid.data.index.tolist()[0] == 20  # rows keep their place
     last = pane.preview.pages - 1 if pane.preview else 0
     pane.show_page(last)
     assert len(pane.grid.data) == total - 20 * last

@@ -1,0 +1,156 @@
+"""The workbench in a real JupyterLab and under Voilà, driven through Chromium."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .conftest import ARTIFACTS, Server
+
+NOTEBOOK = "notebooks/01-quickstart.ipynb"
+ACTIVITIES = 8
+GREEN = "rgb(67,160,71)"
+BROKEN = ("Error displaying widget", "javascript error", "Click to show javascript")
+
+# The cytoscape instance is kept on its container element; reading it tells what
+# the canvas really drew (positions, colours, labels), not what the kernel meant.
+CANVAS_STATE = """() => {
+  const el = document.querySelector('.ajo-canvas');
+  const cy = el && el._cyreg && el._cyreg.cy;
+  if (!cy) return null;
+  // the renderer's own origin: the container's content box, inside any padding
+  const [left, top] = cy.renderer().findContainerClientCoords();
+  const box = {left, top};
+  return {
+    nodes: cy.nodes().map(n => ({id: n.id(),
+      colour: n.style('background-color').replace(/ /g, ''),
+      shape: n.style('shape')})),
+    edges: cy.edges().map(e => ({id: e.id(), label: e.data('label'),
+      x: box.left + e.renderedMidpoint().x, y: box.top + e.renderedMidpoint().y})),
+  };
+}"""
+
+KERNEL_IDLE = """() => {
+  const app = window.jupyterapp;
+  const panel = app && app.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+    && panel.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle';
+}"""
+
+ALL_CELLS_RAN = """() => {
+  const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')];
+  const code = prompts.filter(p => p.closest('.jp-CodeCell'));
+  return code.length > 0 && code.every(p => /\\[\\d+\\]/.test(p.textContent));
+}"""
+
+
+def canvas(page: Any) -> dict[str, Any]:
+    state = page.evaluate(CANVAS_STATE)
+    assert state is not None, "the canvas has no cytoscape instance"
+    return state
+
+
+def no_broken_widgets(page: Any) -> None:
+    text = page.inner_text("body")
+    for sign in BROKEN:
+        assert sign not in text, f"the page shows {sign!r}"
+
+
+def wait_text(page: Any, selector: str, text: str, timeout: float = 30) -> float:
+    """Wait until an element's text contains ``text``; returns when (monotonic)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = page.locator(selector).all_inner_texts()
+        if any(text in t for t in found):
+            return time.monotonic()
+        time.sleep(0.05)
+    raise AssertionError(f"no {selector} with {text!r} within {timeout} s: {found}")
+
+
+def click_edge(page: Any, edge_id: str, shows: str) -> None:
+    """Click the middle of an edge with the mouse until the workbench shows it.
+
+    The first click can land while the canvas is still settling after a refresh,
+    so the position is read again before each of at most three clicks.
+    """
+    for attempt in range(3):
+        edge = next(e for e in canvas(page)["edges"] if e["id"] == edge_id)
+        page.mouse.click(edge["x"], edge["y"])
+        try:
+            wait_text(page, ".ajo-workbench", shows, timeout=5)
+            return
+        except AssertionError:
+            page.screenshot(path=str(ARTIFACTS / f"missed-click-{attempt}.png"))
+    raise AssertionError(f"three clicks on {edge_id} did not select it")
+
+
+def dismiss_news(page: Any) -> None:
+    """Answer JupyterLab's question about fetching news (it would hide the grid)."""
+    no = page.get_by_role("button", name="No", exact=True)
+    if no.count():
+        no.first.click()
+
+
+def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> None:
+    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
+    page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.locator(".ajo-workbench").scroll_into_view_if_needed()
+    dismiss_news(page)
+
+    # The notebook's own test execution painted every activity green.
+    wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}")
+    drawn = canvas(page)
+    assert len(drawn["nodes"]) == ACTIVITIES and len(drawn["edges"]) == 9
+    shapes = {n["id"]: n["shape"] for n in drawn["nodes"]}
+    assert shapes["members"] == "round-rectangle" and shapes["mail_big"] == "ellipse"
+    no_broken_widgets(page)
+    page.screenshot(path=str(ARTIFACTS / "lab-after-run-all.png"), full_page=True)
+
+    # Start from the button: a new execution, green again, counts on the edges.
+    page.locator(".ajo-action-start").click()
+    clicked = time.monotonic()
+    wait_text(page, ".ajo-notice", "Start: execution")
+    wait_text(page, ".ajo-execution-state", "finished")
+    done = wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}")
+    drawn = canvas(page)
+    assert {n["colour"] for n in drawn["nodes"]} == {GREEN}
+    labels = {e["id"]: e["label"] for e in drawn["edges"]}
+    assert labels["t4"] == "big: 77" and labels["t1"] == "996"
+    (ARTIFACTS / "start-to-last-update.txt").write_text(
+        f"{done - clicked:.2f} s from clicking Start to the last status update\n"
+    )
+    page.screenshot(path=str(ARTIFACTS / "lab-after-start.png"), full_page=True)
+
+    # Click transition t3 (dedup to segments), then page through its rows.
+    click_edge(page, "t3", "Transition t3: dedup")
+    page.get_by_role("button", name="Preview results").click()
+    wait_text(page, ".ajo-workbench", "page 1 of 20 (995 rows)")
+    page.get_by_role("button", name="▶").click()
+    wait_text(page, ".ajo-workbench", "page 2 of 20 (995 rows)")
+    grid = page.locator(".ajo-preview-grid")
+    assert grid.bounding_box()["height"] > 100
+    page.screenshot(path=str(ARTIFACTS / "lab-preview.png"), full_page=True)
+
+    # The Logs tab finds both Start actions: the notebook's and the button's.
+    page.get_by_role("tab", name="Logs").click()
+    search = page.locator(".ajo-workbench input[placeholder='search']").first
+    search.fill("start by")
+    wait_text(page, ".ajo-workbench", "2 of ")
+    no_broken_widgets(page)
+    page.screenshot(path=str(ARTIFACTS / "lab-logs.png"), full_page=True)
+
+
+def test_the_same_notebook_renders_under_voila(voila: Server, page: Any) -> None:
+    page.goto(f"{voila.url}/?token={voila.token}", timeout=120_000)
+    page.wait_for_selector(".ajo-canvas canvas", timeout=120_000)
+    wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}", timeout=60)
+    drawn = canvas(page)
+    assert len(drawn["nodes"]) == ACTIVITIES
+    assert {n["colour"] for n in drawn["nodes"]} == {GREEN}
+    no_broken_widgets(page)
+    page.screenshot(path=str(ARTIFACTS / "voila.png"), full_page=True)
