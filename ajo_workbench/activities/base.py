@@ -16,7 +16,8 @@ from typing import Any, Literal, Protocol
 
 import polars as pl
 
-from ajo_workbench.errors import ExecutionError
+from ajo_workbench.errors import ConditionError, ExecutionError
+from ajo_workbench.model.catalogue import CHANNEL_ADDRESS, CHANNEL_CONSENT
 from ajo_workbench.model.conditions import check_condition, filter_frame
 from ajo_workbench.model.definition import Activity, CampaignDefinition, Transition
 
@@ -25,6 +26,8 @@ FILE_PREFIX = "file:"
 """Populations read from a file carry the dimension ``file:<activity id>``."""
 LINE = "line"
 """The key of a file population: the row's line number in the file."""
+ROW = "__row"
+"""A temporary row index that keeps a frame's order through a join."""
 ORDER_ITEM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\s(ASC|DESC))?\s*$", re.I)
 
 
@@ -89,6 +92,8 @@ class ActivityContext:
     state: State | None = None
     folder: Path | None = None
     dry_run: bool = False
+    carry: frozenset[str] = frozenset()
+    """Dimension attributes the canvas reads: a source reads them with its rows."""
 
     @property
     def key(self) -> str:
@@ -101,6 +106,19 @@ class ActivityContext:
     def from_file(self) -> bool:
         """Whether the population comes from a file rather than a table."""
         return self.dimension.startswith(FILE_PREFIX)
+
+    def attributes(self) -> list[str]:
+        """The population's dimension attributes (its columns but the key)."""
+        if self.from_file:
+            return []
+        names = self.tables.scan(self.dimension).collect_schema().names()
+        return [name for name in names if name != self.key]
+
+    def lean(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """A work table without the dimension attributes it carries."""
+        attributes = set(self.attributes())
+        names = frame.collect_schema().names()
+        return frame.select([name for name in names if name not in attributes])
 
     def workspace_state(self) -> State:
         """Audiences and watermarks (an error when the engine gave none)."""
@@ -132,8 +150,10 @@ class ActivityContext:
             )
             if name not in present and name != self.key
         ]
+        if not wanted:
+            return frame
         attributes = dimension.select(self.key, *wanted)
-        return frame.join(attributes, on=self.key, how="left", maintain_order="left")
+        return left_join(frame, attributes, on=self.key)
 
     def filter(self, frame: pl.LazyFrame, condition: str, where: str) -> pl.LazyFrame:
         """Rows of a work table whose attributes match a condition; lean columns."""
@@ -179,6 +199,71 @@ class ActivityContext:
             nulls_last=True,
         )
         return ordered.select(lean)
+
+
+def read_attributes(definition: CampaignDefinition) -> frozenset[str]:
+    """Names of the attributes that the canvas's activities read.
+
+    Conditions, orders, deduplication keys and channel addresses and consents:
+    sources read these with their rows, so that the activities after them don't
+    join them from the dimension again. A name that is not an attribute of a
+    population's dimension is ignored there.
+    """
+    names: set[str] = set()
+    for activity in definition.activities:
+        conditions = [activity.get("where")]
+        for subset in activity.get("subsets") or []:
+            conditions.append(subset.get("where"))
+            names.update(_order_names(subset.get("order_by")))
+        for condition in conditions:
+            if isinstance(condition, str) and condition.strip():
+                try:
+                    names.update(check_condition(condition).identifiers)
+                except ConditionError:
+                    continue  # validation reports it
+        names.update(_order_names(activity.get("order_by")))
+        keys = activity.get("keys")
+        if isinstance(keys, list):
+            names.update(k for k in keys if isinstance(k, str))
+        if activity.type in CHANNEL_ADDRESS:
+            names.add(activity.get("address_field") or CHANNEL_ADDRESS[activity.type])
+            names.add(CHANNEL_CONSENT[activity.type])
+    return frozenset(names)
+
+
+def _order_names(items: Any) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    matches = [ORDER_ITEM.match(item) for item in items if isinstance(item, str)]
+    return [match.group(1) for match in matches if match]
+
+
+def left_join(
+    frame: pl.LazyFrame,
+    other: pl.LazyFrame,
+    on: str | None = None,
+    *,
+    left_on: list[str] | None = None,
+    right_on: list[str] | None = None,
+) -> pl.LazyFrame:
+    """``frame`` with the columns of ``other`` that match it, in ``frame``'s order.
+
+    ``other`` holds at most one row per join key, so each row of ``frame`` gets
+    one match or nulls. Only the join keys go through the join; a row index and a
+    sort put the new columns in ``frame``'s order, and they are set beside it.
+    With polars' default engine this is several times faster on large, wide
+    frames than a join with ``maintain_order="left"``.
+    """
+    keys = [on] if on is not None else list(left_on or [])
+    matched = (
+        frame.select(keys)
+        .with_row_index(ROW)
+        .join(other, on=on, left_on=left_on, right_on=right_on, how="left")
+        .sort(ROW)
+    )
+    added = [name for name in matched.collect_schema().names() if name != ROW]
+    added = [name for name in added if name not in keys]
+    return pl.concat([frame, matched.select(added)], how="horizontal")
 
 
 def parse_order_by(items: list[str], where: str) -> tuple[list[str], list[bool]]:

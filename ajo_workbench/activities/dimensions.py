@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ajo_workbench.activities.base import ActivityContext, ActivityResult
+from ajo_workbench.activities.base import ActivityContext, ActivityResult, left_join
 from ajo_workbench.errors import ExecutionError
 
 
@@ -49,12 +49,11 @@ def reconciliation(context: ActivityContext) -> ActivityResult:
         for source, column in match.items()
     ]
     keep = [name for name in incoming.names() if name not in attributes]
-    joined = frame.with_columns(casts).join(
+    joined = left_join(
+        frame.with_columns(casts),
         candidates,
         left_on=[f"__m_{source}" for source in match],
         right_on=list(match.values()),
-        how="left",
-        maintain_order="left",
     )
     joined = joined.select(pl.col("__key").alias(key), *keep)
     matched = pl.col(key).is_not_null()
@@ -85,9 +84,7 @@ def change_dimension(context: ActivityContext) -> ActivityResult:
         pointers = context.tables.scan(context.dimension).select(
             context.key, pl.col(via).alias(target_key)
         )
-        linked = frame.select(context.key).join(
-            pointers, on=context.key, how="left", maintain_order="left"
-        )
+        linked = left_join(frame.select(context.key), pointers, on=context.key)
         keys = linked.select(target_key).drop_nulls().unique(maintain_order=True)
         out = keys.join(existing, on=target_key, how="semi", maintain_order="left")
         return ActivityResult({"out": out}, target)

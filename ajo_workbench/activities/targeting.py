@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import polars as pl
 
-from ajo_workbench.activities.base import ActivityContext, ActivityResult
+from ajo_workbench.activities.base import (
+    ActivityContext,
+    ActivityResult,
+    left_join,
+    parse_order_by,
+)
 from ajo_workbench.errors import ExecutionError
-from ajo_workbench.model.conditions import filter_frame
+from ajo_workbench.model.conditions import check_condition, filter_frame
 
 
 def build_audience(context: ActivityContext) -> ActivityResult:
@@ -25,44 +31,54 @@ def build_audience(context: ActivityContext) -> ActivityResult:
     dimension = context.activity.get("dimension") or context.definition.dimension
     key = context.tables.info(dimension).key
     rows = context.tables.scan(dimension)
+    names = rows.collect_schema().names()
     if where:
         rows = filter_frame(context.tables.scans(), rows, where, where=path)
-    return ActivityResult({"out": rows.select(key)}, dimension)
+    carried = [name for name in names if name in context.carry and name != key]
+    return ActivityResult({"out": rows.select(key, *carried)}, dimension)
 
 
 def split(context: ActivityContext) -> ActivityResult:
-    """Ordered subsets with limits; rows beyond a limit go on to later subsets."""
+    """Ordered subsets with limits; rows beyond a limit go on to later subsets.
+
+    Subsets are decided on keys alone; each output then takes its rows from the
+    input in one pass, in the input's order.
+    """
     activity = context.activity
     key = context.key
     frame = context.single_input().collect()
     overlapping = bool(activity.get("overlapping", False))
-    skip_empty = bool(activity.get("skip_empty", False))
+    skip_empty = bool(activity.get("skip_empty", False)) and not context.dry_run
     skipped: set[str] = set()
 
-    taken = frame.clear().select(key)
+    taken = frame.get_column(key).clear()
     outputs: dict[str, pl.LazyFrame] = {}
     for index, subset in enumerate(activity.get("subsets")):
         path = f"{context.path}.subsets[{index}]"
-        pool = (
-            frame
-            if overlapping
-            else frame.join(taken, on=key, how="anti", maintain_order="left")
-        )
-        matched = context.filter(pool.lazy(), subset["where"], f"{path}.where")
-        chosen = _limit(context, matched, subset, path).collect()
-        if chosen.is_empty() and skip_empty and not context.dry_run:
+        pool = frame.lazy()
+        if not overlapping and len(taken):
+            pool = pool.filter(~pl.col(key).is_in(taken.implode()))
+        matched = context.filter(pool, subset["where"], f"{path}.where")
+        limited = _limit(context, matched, subset, path)
+        chosen = limited.select(key).collect().get_column(key)
+        if chosen.is_empty() and skip_empty:
             skipped.add(subset["label"])
         else:
-            outputs[subset["label"]] = chosen.lazy()
-        taken = pl.concat([taken, chosen.select(key)])
+            outputs[subset["label"]] = _rows_with(frame, key, chosen).lazy()
+        taken = pl.concat([taken, chosen])
 
     if activity.get("complement"):
-        rest = frame.join(taken, on=key, how="anti", maintain_order="left")
-        if rest.is_empty() and skip_empty and not context.dry_run:
+        rest = frame.filter(~pl.col(key).is_in(taken.implode()))
+        if rest.is_empty() and skip_empty:
             skipped.add("complement")
         else:
             outputs["complement"] = rest.lazy()
     return ActivityResult(outputs, context.dimension, skipped_ports=skipped)
+
+
+def _rows_with(frame: pl.DataFrame, key: str, keys: pl.Series) -> pl.DataFrame:
+    """The rows of ``frame`` whose key is one of ``keys``, in ``frame``'s order."""
+    return frame.filter(pl.col(key).is_in(keys.implode()))
 
 
 def _limit(
@@ -71,16 +87,24 @@ def _limit(
     subset: dict[str, Any],
     path: str,
 ) -> pl.LazyFrame:
+    """The matched rows a subset keeps: all of them, or its limit's worth.
+
+    Only the key and the order's columns are sorted, never the whole rows.
+    """
     limit = subset.get("limit")
     percent = subset.get("limit_percent")
     if limit is None and percent is None:
         return matched
 
+    key = context.key
     if subset.get("order_by"):
-        matched = context.order(matched, subset["order_by"], path)
+        names, _ = parse_order_by(subset["order_by"], path)
+        present = matched.collect_schema().names()
+        columns = [name for name in names if name in present and name != key]
+        matched = context.order(matched.select(key, *columns), subset["order_by"], path)
     elif subset.get("random"):
         seed = int(subset.get("seed", 0))
-        matched = matched.sort(pl.col(context.key).hash(seed), maintain_order=True)
+        matched = matched.select(key).sort(pl.col(key).hash(seed), maintain_order=True)
 
     if limit is None:
         count = matched.select(pl.len()).collect().item()
@@ -93,7 +117,10 @@ def combine(context: ActivityContext) -> ActivityResult:
     mode = context.activity.get("mode")
     key = context.key
     frames = [inbound.frame for inbound in context.inputs]
-    union = pl.concat(frames, how="diagonal_relaxed").unique(
+    # Inputs may carry different attributes: a union of rows from several inputs
+    # keeps only the work tables' own columns.
+    lean = [context.lean(frame) for frame in frames]
+    union = pl.concat(lean, how="diagonal_relaxed").unique(
         subset=key, keep="first", maintain_order=True
     )
     if mode == "union":
@@ -117,19 +144,20 @@ def combine(context: ActivityContext) -> ActivityResult:
     others = [
         i.frame.select(key) for i in context.inputs if i.transition.id != primary_id
     ]
-    excluded = pl.concat(others).unique()
+    excluded = pl.concat(others).unique().collect().get_column(key)
     base = primary[0].frame
-    kept = base.join(excluded, on=key, how="anti", maintain_order="left")
-    removed = base.join(excluded, on=key, how="semi", maintain_order="left")
+    gone = pl.col(key).is_in(excluded.implode())
+    kept = base.filter(~gone)
+    removed = base.filter(gone)
     return ActivityResult({"out": kept, "complement": removed}, context.dimension)
 
 
 def deduplication(context: ActivityContext) -> ActivityResult:
     """One row per key combination, chosen by ``order_by``; nulls never duplicate.
 
-    Rows whose keys are all set are sorted by ``order_by`` (nulls last) with the
-    dimension's key as the final tie-breaker; the first (or last) of each group
-    stays. The output keeps the inbound order.
+    Only rows that share their key combination with another row are sorted, by
+    ``order_by`` (nulls last) with the dimension's key as the final tie-breaker;
+    the first (or last) of each group stays. The output keeps the inbound order.
     """
     activity = context.activity
     keys: list[str] = list(activity.get("keys"))
@@ -145,21 +173,23 @@ def deduplication(context: ActivityContext) -> ActivityResult:
         )
 
     complete = full.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
-    ordered = context.order(
-        complete, list(activity.get("order_by") or []), context.path
-    )
+    crowded = complete.filter(pl.len().over(keys) > 1)
+    ordered = context.order(crowded, list(activity.get("order_by") or []), context.path)
     last = activity.get("keep") == "last"
     chosen = ordered.unique(subset=keys, keep="last" if last else "first").select(key)
-    removed = complete.select(key).join(chosen, on=key, how="anti")
-    out = frame.join(removed, on=key, how="anti", maintain_order="left")
-    dropped = frame.join(removed, on=key, how="semi", maintain_order="left")
+    removed = crowded.select(key).join(chosen, on=key, how="anti").collect()
+    gone = pl.col(key).is_in(removed.get_column(key).implode())
+    out = frame.filter(~gone)
+    dropped = frame.filter(gone)
     return ActivityResult({"out": out, "complement": dropped}, context.dimension)
 
 
 def enrichment(context: ActivityContext) -> ActivityResult:
     """Adds lookups over 1-1 links and aggregates over 1-N links; keeps every row.
 
-    Aggregates over the same link with the same ``where`` share one group-by.
+    Aggregates over the same link share one group-by, each with its own ``where``
+    as a filter inside the aggregate; a ``where`` with a subquery gets a group-by
+    of its own over the rows it selects.
     """
     frame = context.single_input()
     lean = frame.collect_schema().names()
@@ -168,21 +198,23 @@ def enrichment(context: ActivityContext) -> ActivityResult:
     for index, attribute in enumerate(attributes):
         path = f"{context.path}.attributes[{index}]"
         if attribute.get("aggregate"):
-            group = (attribute["link"], attribute.get("where") or "")
-            groups.setdefault(group, []).append((index, attribute))
+            where = attribute.get("where") or ""
+            if where and not check_condition(where, where=f"{path}.where").tables:
+                where = ""  # a filter inside the shared group-by
+            groups.setdefault((attribute["link"], where), []).append((index, attribute))
         else:
             frame = _enrich(context, frame, attribute, path)
-    for members in groups.values():
-        frame = _aggregate_group(context, frame, members)
+    for (_, where), members in groups.items():
+        frame = _aggregate_group(context, frame, members, where)
     names = [attribute["name"] for attribute in attributes]
     return ActivityResult({"out": frame.select(*lean, *names)}, context.dimension)
 
 
-AGGREGATES = {
-    "sum": lambda column: pl.col(column).sum(),
-    "min": lambda column: pl.col(column).min(),
-    "max": lambda column: pl.col(column).max(),
-    "mean": lambda column: pl.col(column).mean(),
+AGGREGATES: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "sum": lambda values: values.sum(),
+    "min": lambda values: values.min(),
+    "max": lambda values: values.max(),
+    "mean": lambda values: values.mean(),
 }
 
 
@@ -200,7 +232,7 @@ def _enrich(
     if link == context.dimension:
         column = attribute.get("column") or name
         source = context.tables.scan(link).select(key, pl.col(column).alias(name))
-        joined = frame.join(source, on=key, how="left", maintain_order="left")
+        joined = left_join(frame, source, on=key)
     elif link in parents:
         joined = _lookup(context, frame, attribute, parents[link])
     else:
@@ -226,8 +258,13 @@ def _aggregate_group(
     context: ActivityContext,
     frame: pl.LazyFrame,
     members: list[tuple[int, dict[str, Any]]],
+    where: str,
 ) -> pl.LazyFrame:
-    """Aggregates over one 1-N link and one ``where``, in a single group-by."""
+    """Aggregates over one 1-N link in a single group-by.
+
+    ``where`` is the group's shared subquery condition, or empty when each
+    aggregate filters the link's rows with its own condition.
+    """
     first_index, first = members[0]
     path = f"{context.path}.attributes[{first_index}]"
     link = first["link"]
@@ -239,28 +276,49 @@ def _aggregate_group(
         )
     foreign_key = children[link]
     rows = context.tables.scan(link)
-    if first.get("where"):
-        rows = filter_frame(
-            context.tables.scans(), rows, first["where"], where=f"{path}.where"
-        )
+    if where:
+        rows = filter_frame(context.tables.scans(), rows, where, where=f"{path}.where")
 
     values = []
     for index, attribute in members:
-        aggregate = attribute["aggregate"]
-        if aggregate == "count":
-            values.append(pl.len().cast(pl.Int64).alias(attribute["name"]))
-            continue
-        column = attribute.get("column")
-        if not column:
-            raise ExecutionError(
-                f"{context.path}.attributes[{index}].column: {aggregate} needs a column"
-            )
-        values.append(AGGREGATES[aggregate](column).alias(attribute["name"]))
+        at = f"{context.path}.attributes[{index}]"
+        own = None if where else attribute.get("where")
+        values.append(_aggregate(context, rows, attribute, own, at))
     grouped = rows.group_by(foreign_key).agg(values).rename({foreign_key: context.key})
-    joined = frame.join(grouped, on=context.key, how="left", maintain_order="left")
+    joined = left_join(frame, grouped, on=context.key)
     for _, attribute in members:
         joined = _with_default(joined, attribute)
     return joined
+
+
+def _aggregate(
+    context: ActivityContext,
+    rows: pl.LazyFrame,
+    attribute: dict[str, Any],
+    where: str | None,
+    path: str,
+) -> pl.Expr:
+    """One aggregate of a link's rows, over those matching ``where`` if given.
+
+    Matching no row gives a count of 0 and a null for the other aggregates.
+    """
+    aggregate = attribute["aggregate"]
+    column = str(attribute.get("column") or "")
+    if aggregate != "count" and not column:
+        raise ExecutionError(f"{path}.column: {aggregate} needs a column")
+    matches = None
+    if where:
+        filter_frame(context.tables.scans(), rows, where, where=f"{path}.where")
+        matches = pl.sql_expr(where).fill_null(False)
+
+    if aggregate == "count":
+        value = pl.len() if matches is None else matches.sum()
+        return value.cast(pl.Int64).alias(attribute["name"])
+    values = pl.col(column) if matches is None else pl.col(column).filter(matches)
+    result = AGGREGATES[aggregate](values)
+    if matches is not None and aggregate == "sum":
+        result = pl.when(matches.any()).then(result)
+    return result.alias(attribute["name"])
 
 
 def _lookup(
@@ -280,4 +338,4 @@ def _lookup(
         pl.col(link_key).alias("__link"), pl.col(column).alias(name)
     )
     looked_up = pointers.join(values, on="__link", how="left").drop("__link")
-    return frame.join(looked_up, on=context.key, how="left", maintain_order="left")
+    return left_join(frame, looked_up, on=context.key)

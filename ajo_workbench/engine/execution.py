@@ -19,7 +19,12 @@ from typing import Any
 import polars as pl
 
 from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, State, Tables
-from ajo_workbench.activities.base import Mode
+from ajo_workbench.activities.base import (
+    FILE_PREFIX,
+    Mode,
+    left_join,
+    read_attributes,
+)
 from ajo_workbench.activities.flow import wait_until
 from ajo_workbench.clock import Clock
 from ajo_workbench.errors import DataError, ExecutionError, WorkbenchError
@@ -100,6 +105,9 @@ class Execution:
         self._state = ExecutionState.RUNNING
         self._status = {aid: TaskStatus.NOT_RUN for aid in self._order}
         self._frames: dict[str, pl.DataFrame] = {}
+        self._wide: dict[str, pl.DataFrame] = {}
+        self._carry = read_attributes(definition)
+        self._attributes: dict[str, frozenset[str]] = {}
         self._files: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
         self._dimensions: dict[str, str] = {}
@@ -173,9 +181,7 @@ class Execution:
         rows = self._tables.scan(dimension)
         wanted = rows.collect_schema().names() if columns is True else list(columns)
         attributes = [c for c in wanted if c not in frame.columns and c != key]
-        joined = frame.lazy().join(
-            rows.select(key, *attributes), on=key, how="left", maintain_order="left"
-        )
+        joined = left_join(frame.lazy(), rows.select(key, *attributes), on=key)
         return joined.collect()
 
     def schema(self, transition_id: str) -> pl.DataFrame:
@@ -445,7 +451,7 @@ class Execution:
     def _context(self, activity: Activity) -> ActivityContext:
         inbound = self.definition.inbound(activity.id)
         inputs = [
-            Inbound(t, self._frames[t.id].lazy())
+            Inbound(t, self._wide.get(t.id, self._frames[t.id]).lazy())
             for t in inbound
             if t.id in self._frames
         ]
@@ -466,10 +472,15 @@ class Execution:
             path=f"activities[{self._index[activity.id]}]",
             state=self._state_store,
             folder=self._folder,
+            carry=self._carry,
         )
 
     def _execute(self, activity: Activity) -> tuple[TaskStatus, dict[str, int]]:
-        result = RUNNERS[activity.type](self._context(activity))
+        try:
+            result = RUNNERS[activity.type](self._context(activity))
+        finally:
+            for transition in self.definition.inbound(activity.id):
+                self._wide.pop(transition.id, None)  # its one reader has run
         for note in result.notes:
             self._log("info", note, activity.id)
         for warning in result.warnings:
@@ -502,6 +513,16 @@ class Execution:
         return TaskStatus.SUCCESS, counts
 
     def _keep(self, transition_id: str, frame: pl.DataFrame, dimension: str) -> None:
+        """Hold a transition's table: lean for previews, wide for its reader.
+
+        Attributes that a source read along (see ``read_attributes``) stay with
+        the table only until the activity it feeds has run.
+        """
+        attributes = self._attributes_of(dimension)
+        carried = [name for name in frame.columns if name in attributes]
+        if carried:
+            self._wide[transition_id] = frame
+            frame = frame.drop(carried)
         path: str | None = None
         if self.definition.settings.keep_interim_results:
             relative = Path("worktables") / self.id / f"{transition_id}.parquet"
@@ -515,6 +536,16 @@ class Execution:
         self._journal.record_work_table(
             self.id, transition_id, dimension, frame.height, path
         )
+
+    def _attributes_of(self, dimension: str) -> frozenset[str]:
+        """A dimension's attributes: every column but its key."""
+        if dimension.startswith(FILE_PREFIX):
+            return frozenset()
+        if dimension not in self._attributes:
+            key = self._tables.info(dimension).key
+            names = self._tables.scan(dimension).collect_schema().names()
+            self._attributes[dimension] = frozenset(names) - {key}
+        return self._attributes[dimension]
 
     def _fail_task(self, activity: Activity, error: Exception, duration: float) -> bool:
         message = _describe(error)
