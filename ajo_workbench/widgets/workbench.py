@@ -120,7 +120,8 @@ class Workbench(widgets.VBox):
         )
         self.add_class("ajo-workbench")
 
-        self.throttle = Throttle(self._live_refresh, refresh_interval)
+        live = guarded(self.errors, "live refresh")(self._live_refresh)
+        self.throttle = Throttle(live, refresh_interval)
         self._listener = self._new_execution
         campaign.workspace.on_execution(self._listener)
         if self.execution is not None and self.execution.state in ACTIVE:
@@ -218,27 +219,33 @@ class Workbench(widgets.VBox):
     def _show_execution(self) -> None:
         execution = self.execution
         tasks = execution.tasks if execution else pl.DataFrame()
+        logs = self.campaign.logs
         self.canvas.show(execution)
-        self.logs.set_frame(self.campaign.logs)
+        self.logs.set_frame(logs)
         self.tasks.set_frame(tasks)
         self.report.show(tasks)
         kind = self.selected[0] if self.selected else None
         if kind == "activity" or (kind and self.properties.preview is None):
-            self._show_selection()
+            self._show_selection(tasks, logs)
 
-    def _show_selection(self) -> None:
+    def _show_selection(
+        self, tasks: pl.DataFrame | None = None, logs: pl.DataFrame | None = None
+    ) -> None:
         if self.selected is None:
             return
         kind, element_id = self.selected
+        execution = self.execution
         if kind == "transition":
-            self.properties.show_transition(self.definition, element_id, self.execution)
+            self.properties.show_transition(self.definition, element_id, execution)
             return
         task = None
-        if self.execution is not None:
-            rows = self.execution.tasks.filter(pl.col("activity_id") == element_id)
+        if execution is not None:
+            tasks = execution.tasks if tasks is None else tasks
+            rows = tasks.filter(pl.col("activity_id") == element_id)
             task = rows.row(0, named=True) if rows.height else None
+        logs = self.campaign.logs if logs is None else logs
         self.properties.show_activity(
-            self.definition, element_id, self.execution, task, self.campaign.logs
+            self.definition, element_id, execution, task, logs
         )
 
     # -- executions ----------------------------------------------------------------
@@ -259,7 +266,7 @@ class Workbench(widgets.VBox):
     def _after(self, action: str, result: Any) -> None:
         label = ACTION_LABELS[action]
         if isinstance(result, Execution):
-            self.notice.value = escape(f"{label}: execution {result.id} {result.state}")
+            self.notice.value = escape(f"{label}: {result.mode} execution {result.id}")
         elif isinstance(result, Campaign):
             self.notice.value = escape(
                 f"{label}: new draft {result.id!r} (open it with "

@@ -114,7 +114,7 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
     # Start from the button: a new execution, green again, counts on the edges.
     page.locator(".ajo-action-start").click()
     clicked = time.monotonic()
-    wait_text(page, ".ajo-notice", "Start: execution")
+    wait_text(page, ".ajo-notice", "Start: test execution")
     wait_text(page, ".ajo-execution-state", "finished")
     done = wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}")
     drawn = canvas(page)

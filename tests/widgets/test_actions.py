@@ -48,7 +48,12 @@ def in_status(
             for a in spring_sale["activities"]
         ]
         return ws.load_campaign(broken)
-    campaign = ws.load_campaign(spring_sale)
+    schedules = {
+        "scheduled": {"type": "once", "at": "2027-06-01T09:00:00+00:00"},
+        "completed": {"type": "recurring", "cron": "0 9 * * 1", "timezone": "UTC"},
+    }
+    document = {**spring_sale, "schedule": schedules.get(status, {"type": "asap"})}
+    campaign = ws.load_campaign(document)
     if status == "draft":
         return campaign
     campaign.publish()
@@ -56,6 +61,9 @@ def in_status(
         campaign.stop_campaign()
     if status == "archived":
         campaign.archive()
+    if status == "completed":
+        campaign.close()  # no execution runs, so it completes at once
+    assert campaign.status == status.split()[0]
     return campaign
 
 
@@ -64,7 +72,9 @@ EXPECTED = {
     "draft waiting": {"stop", "restart", "pause", "publish", "duplicate"},
     "draft paused": {"stop", "restart", "resume", "publish", "duplicate"},
     "draft with errors": {"duplicate", "delete"},
+    "scheduled": {"back_to_draft", "stop_campaign", "archive", "duplicate"},
     "live": {"stop_campaign", "archive", "duplicate"},
+    "completed": {"archive", "duplicate"},
     "stopped": {"archive", "duplicate"},
     "archived": {"duplicate"},
 }

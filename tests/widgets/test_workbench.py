@@ -245,3 +245,15 @@ def test_stop_works_while_it_runs(workspace: ajo.Workspace) -> None:
         assert not bench.actions.buttons["start"].disabled
     finally:
         bench.close()
+
+
+def test_a_failing_live_refresh_is_shown(
+    ran: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(execution: Any) -> int:
+        raise RuntimeError("the canvas is gone")
+
+    monkeypatch.setattr(ran.canvas, "show", broken)
+    ran.throttle.mark()
+    ran.throttle.flush()
+    assert ran.errors.last == "live refresh failed: the canvas is gone"
