@@ -93,7 +93,10 @@ class ActivityContext:
     folder: Path | None = None
     dry_run: bool = False
     carry: frozenset[str] = frozenset()
-    """Dimension attributes the canvas reads: a source reads them with its rows."""
+    """Names that later activities read: sources read such attributes with their
+    rows, and only such added columns must be computed while the canvas runs."""
+    defer: bool = False
+    """Whether added columns that no later activity reads may wait until shown."""
 
     @property
     def key(self) -> str:
@@ -201,16 +204,20 @@ class ActivityContext:
         return ordered.select(lean)
 
 
-def read_attributes(definition: CampaignDefinition) -> frozenset[str]:
-    """Names of the attributes that the canvas's activities read.
+def read_attributes(
+    definition: CampaignDefinition, among: set[str] | None = None
+) -> frozenset[str]:
+    """Names of the attributes that activities of the canvas read.
 
-    Conditions, orders, deduplication keys and channel addresses and consents:
-    sources read these with their rows, so that the activities after them don't
-    join them from the dimension again. A name that is not an attribute of a
-    population's dimension is ignored there.
+    Conditions, orders, deduplication keys and channel addresses and consents of
+    every activity, or of those whose ids are in ``among``. A source reads these
+    with its rows, so that the activities after it don't join them from the
+    dimension again; a name that is not an attribute of its dimension is ignored.
     """
     names: set[str] = set()
     for activity in definition.activities:
+        if among is not None and activity.id not in among:
+            continue
         conditions = [activity.get("where")]
         for subset in activity.get("subsets") or []:
             conditions.append(subset.get("where"))
@@ -282,6 +289,20 @@ def parse_order_by(items: list[str], where: str) -> tuple[list[str], list[bool]]
     return names, descending
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """An added column that is computed only when a table carrying it is shown.
+
+    While the canvas runs the column holds nulls; ``values`` has the dimension's
+    key and the column's value for each key that has one, and ``fill`` stands in
+    for a key that has none.
+    """
+
+    dimension: str
+    values: pl.LazyFrame
+    fill: Any = None
+
+
 @dataclass
 class ActivityResult:
     """The work table of each output port, and what the log should say.
@@ -299,6 +320,7 @@ class ActivityResult:
     warnings: list[str] = field(default_factory=list)
     skipped_ports: set[str] = field(default_factory=set)
     watermark: Any = None
+    deferred: dict[str, Deferred] = field(default_factory=dict)
 
 
 Runner = Callable[[ActivityContext], ActivityResult]

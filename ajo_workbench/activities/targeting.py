@@ -11,6 +11,7 @@ import polars as pl
 from ajo_workbench.activities.base import (
     ActivityContext,
     ActivityResult,
+    Deferred,
     left_join,
     parse_order_by,
 )
@@ -204,10 +205,31 @@ def enrichment(context: ActivityContext) -> ActivityResult:
             groups.setdefault((attribute["link"], where), []).append((index, attribute))
         else:
             frame = _enrich(context, frame, attribute, path)
+    deferred: dict[str, Deferred] = {}
     for (_, where), members in groups.items():
-        frame = _aggregate_group(context, frame, members, where)
+        frame = _aggregate_group(context, frame, members, where, deferred)
     names = [attribute["name"] for attribute in attributes]
-    return ActivityResult({"out": frame.select(*lean, *names)}, context.dimension)
+    return ActivityResult(
+        {"out": frame.select(*lean, *names)}, context.dimension, deferred=deferred
+    )
+
+
+def _deferrable(context: ActivityContext, name: str) -> bool:
+    """Whether an added column may wait until a table that carries it is shown.
+
+    Only when no later activity reads it, and no other activity adds a column of
+    that name, so that its values depend on the key alone.
+    """
+    if not context.defer or name in context.carry:
+        return False
+    named = [
+        attribute
+        for activity in context.definition.activities
+        if activity.type == "enrichment"
+        for attribute in activity.get("attributes") or []
+        if attribute.get("name") == name
+    ]
+    return len(named) == 1
 
 
 AGGREGATES: dict[str, Callable[[pl.Expr], pl.Expr]] = {
@@ -259,11 +281,13 @@ def _aggregate_group(
     frame: pl.LazyFrame,
     members: list[tuple[int, dict[str, Any]]],
     where: str,
+    deferred: dict[str, Deferred],
 ) -> pl.LazyFrame:
     """Aggregates over one 1-N link in a single group-by.
 
     ``where`` is the group's shared subquery condition, or empty when each
-    aggregate filters the link's rows with its own condition.
+    aggregate filters the link's rows with its own condition. Aggregates that
+    may wait (see ``_deferrable``) go to ``deferred`` and stay null here.
     """
     first_index, first = members[0]
     path = f"{context.path}.attributes[{first_index}]"
@@ -279,15 +303,33 @@ def _aggregate_group(
     if where:
         rows = filter_frame(context.tables.scans(), rows, where, where=f"{path}.where")
 
-    values = []
+    values, later = [], []
     for index, attribute in members:
         at = f"{context.path}.attributes[{index}]"
         own = None if where else attribute.get("where")
-        values.append(_aggregate(context, rows, attribute, own, at))
-    grouped = rows.group_by(foreign_key).agg(values).rename({foreign_key: context.key})
-    joined = left_join(frame, grouped, on=context.key)
+        value = _aggregate(context, rows, attribute, own, at)
+        if _deferrable(context, attribute["name"]):
+            later.append((attribute, value))
+        else:
+            values.append(value)
+
+    def by_key(aggregates: list[pl.Expr]) -> pl.LazyFrame:
+        grouped = rows.group_by(foreign_key).agg(aggregates)
+        return grouped.rename({foreign_key: context.key})
+
+    for attribute, value in later:
+        name = attribute["name"]
+        computed = by_key([value])
+        fill = 0 if attribute["aggregate"] == "count" else attribute.get("default")
+        deferred[name] = Deferred(context.dimension, computed, fill)
+        dtype = computed.collect_schema()[name]
+        frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    if not values:
+        return frame
+    joined = left_join(frame, by_key(values), on=context.key)
     for _, attribute in members:
-        joined = _with_default(joined, attribute)
+        if attribute["name"] not in deferred:
+            joined = _with_default(joined, attribute)
     return joined
 
 

@@ -21,6 +21,7 @@ import polars as pl
 from ajo_workbench.activities import RUNNERS, ActivityContext, Inbound, State, Tables
 from ajo_workbench.activities.base import (
     FILE_PREFIX,
+    Deferred,
     Mode,
     left_join,
     read_attributes,
@@ -106,7 +107,8 @@ class Execution:
         self._status = {aid: TaskStatus.NOT_RUN for aid in self._order}
         self._frames: dict[str, pl.DataFrame] = {}
         self._wide: dict[str, pl.DataFrame] = {}
-        self._carry = read_attributes(definition)
+        self._deferred: dict[str, Deferred] = {}
+        self._filled: dict[str, pl.DataFrame] = {}
         self._attributes: dict[str, frozenset[str]] = {}
         self._files: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
@@ -472,12 +474,20 @@ class Execution:
             path=f"activities[{self._index[activity.id]}]",
             state=self._state_store,
             folder=self._folder,
-            carry=self._carry,
+            carry=read_attributes(
+                self.definition, descendants(self.definition, activity.id)
+            ),
+            defer=self.mode == "test"
+            and not self.definition.settings.keep_interim_results,
         )
 
     def _execute(self, activity: Activity) -> tuple[TaskStatus, dict[str, int]]:
         try:
             result = RUNNERS[activity.type](self._context(activity))
+            self._deferred.update(result.deferred)
+            if result.deferred:
+                names = ", ".join(result.deferred)
+                self._log("info", f"computed when shown: {names}", activity.id)
         finally:
             for transition in self.definition.inbound(activity.id):
                 self._wide.pop(transition.id, None)  # its one reader has run
@@ -612,7 +622,39 @@ class Execution:
                 f"transition {transition_id!r} carries no table in execution "
                 f"{self.id} (its source has not run, or the table was not kept)"
             )
-        return frame
+        return self._with_deferred(transition_id, frame)
+
+    def _with_deferred(self, transition_id: str, frame: pl.DataFrame) -> pl.DataFrame:
+        """A table with its deferred columns computed, once per transition.
+
+        Notes
+        -----
+        A deferred column is computed from the tables as they are when it is
+        first shown; its values depend only on each row's key.
+        """
+        dimension = self._dimensions.get(transition_id)
+        waiting = {
+            name: deferred
+            for name, deferred in self._deferred.items()
+            if name in frame.columns and deferred.dimension == dimension
+        }
+        if not waiting or dimension is None:
+            return frame
+        with self._lock:
+            filled = self._filled.get(transition_id)
+        if filled is not None:
+            return filled
+
+        key = self._tables.info(dimension).key
+        plan = frame.lazy()
+        for name, deferred in waiting.items():
+            plan = left_join(plan.drop(name), deferred.values, on=key)
+            if deferred.fill is not None:
+                plan = plan.with_columns(pl.col(name).fill_null(deferred.fill))
+        filled = plan.select(frame.columns).collect()
+        with self._lock:
+            self._filled[transition_id] = filled
+        return filled
 
     def _set_state(self, state: ExecutionState, error: str | None = None) -> None:
         self._state = state
