@@ -42,9 +42,17 @@ def to_grid(frame: pl.DataFrame, first_row: int = 0) -> pd.DataFrame:
     """A pandas frame that ipydatagrid renders, its index numbering the rows from
     ``first_row`` (a page's place in the whole table).
 
-    Missing text shows as an empty cell rather than pandas' ``NaN``.
+    Missing values show as empty cells rather than pandas' ``NaN``: a number column
+    with nulls is sent as text (so it sorts as text in the grid), floats rounded to
+    six significant digits.
     """
     text = as_text_where_needed(frame)
+    gaps = [
+        n for n, t in text.schema.items() if t.is_numeric() and text[n].null_count() > 0
+    ]
+    floats = [n for n in gaps if text.schema[n].is_float()]
+    text = text.with_columns(pl.col(floats).round_sig_figs(6))
+    text = text.with_columns(pl.col(gaps).cast(pl.String))
     strings = [n for n, t in text.schema.items() if t == pl.String]
     converted = text.with_columns(pl.col(strings).fill_null("")).to_pandas()
     converted.index = converted.index.astype("int64") + first_row

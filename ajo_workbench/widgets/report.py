@@ -63,7 +63,7 @@ def report_frame(definition: CampaignDefinition, tasks: pl.DataFrame) -> pl.Data
                 "output": total,
                 "excluded": excluded,
                 "outputs": ", ".join(f"{p}={n}" for p, n in outputs.items()),
-                "duration_s": task.get("duration"),
+                "duration_s": _rounded(task.get("duration")),
             }
         )
     return pl.DataFrame(rows, schema=REPORT_SCHEMA, orient="row")
@@ -95,6 +95,10 @@ def population_svg(report: pl.DataFrame) -> str:
         + "".join(bars)
         + "</svg>"
     )
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def _population(row: dict[str, object]) -> int | None:

@@ -222,6 +222,8 @@ class Workbench(widgets.VBox):
         logs = self.campaign.logs
         self.canvas.show(execution)
         self.logs.set_frame(logs)
+        if "duration" in tasks.columns:
+            tasks = tasks.with_columns(pl.col("duration").round(3))
         self.tasks.set_frame(tasks)
         self.report.show(tasks)
         kind = self.selected[0] if self.selected else None

@@ -24,7 +24,8 @@ CANVAS_STATE = """() => {
   return {
     nodes: cy.nodes().map(n => ({id: n.id(),
       colour: n.style('background-color').replace(/ /g, ''),
-      shape: n.style('shape')})),
+      shape: n.style('shape'),
+      x: box.left + n.renderedPosition().x, y: box.top + n.renderedPosition().y})),
     edges: cy.edges().map(e => ({id: e.id(), label: e.data('label'),
       x: box.left + e.renderedMidpoint().x, y: box.top + e.renderedMidpoint().y})),
   };
@@ -42,6 +43,20 @@ ALL_CELLS_RAN = """() => {
   const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')];
   const code = prompts.filter(p => p.closest('.jp-CodeCell'));
   return code.length > 0 && code.every(p => /\\[\\d+\\]/.test(p.textContent));
+}"""
+
+
+# ipydatagrid draws its cells on canvases: count the dark (text) pixels it drew.
+INKED_PIXELS = """(selector) => {
+  let inked = 0;
+  for (const c of document.querySelectorAll(selector + ' canvas')) {
+    if (!c.width || !c.height) continue;
+    const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < pixels.length; i += 4) {
+      if (pixels[i + 3] > 0 && pixels[i] + pixels[i + 1] + pixels[i + 2] < 300) inked++;
+    }
+  }
+  return inked;
 }"""
 
 
@@ -128,8 +143,13 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
 
     # Click transition t3 (dedup to segments), then page through its rows.
     click_edge(page, "t3", "Transition t3: dedup")
+    empty = page.evaluate(INKED_PIXELS, ".ajo-preview-grid")
     page.get_by_role("button", name="Preview results").click()
     wait_text(page, ".ajo-workbench", "page 1 of 20 (995 rows)")
+    page.wait_for_function(
+        f"() => ({INKED_PIXELS})('.ajo-preview-grid') > 3 * {empty} + 500",
+        timeout=15_000,
+    )
     page.get_by_role("button", name="▶").click()
     wait_text(page, ".ajo-workbench", "page 2 of 20 (995 rows)")
     grid = page.locator(".ajo-preview-grid")
@@ -143,6 +163,18 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
     wait_text(page, ".ajo-workbench", "2 of ")
     no_broken_widgets(page)
     page.screenshot(path=str(ARTIFACTS / "lab-logs.png"), full_page=True)
+
+    # Clicking an activity filters the Tasks tab to it; the Report has its chart.
+    page.locator(".ajo-workbench input[placeholder='search']").first.fill("")
+    segments = next(n for n in canvas(page)["nodes"] if n["id"] == "segments")
+    page.mouse.click(segments["x"], segments["y"])
+    wait_text(page, ".ajo-workbench", "output big")
+    page.get_by_role("tab", name="Tasks").click()
+    wait_text(page, ".ajo-workbench", "1 of 8 rows")
+    page.screenshot(path=str(ARTIFACTS / "lab-tasks.png"), full_page=True)
+    page.get_by_role("tab", name="Report").click()
+    assert page.locator(".ajo-population .ajo-bar").count() == ACTIVITIES
+    page.screenshot(path=str(ARTIFACTS / "lab-report.png"), full_page=True)
 
 
 def test_the_same_notebook_renders_under_voila(voila: Server, page: Any) -> None:

@@ -27,6 +27,13 @@ def test_temporal_and_nested_columns_become_text() -> None:
     assert converted["point"].tolist()[0] == '{"x":1}'
     assert converted["tags"].tolist() == ["[a, b]", "[]"]
     assert converted.index.tolist() == [0, 1]
+    assert converted["n"].tolist() == ["1", ""]  # a number with gaps, as text
+
+
+def test_complete_numbers_stay_numbers_and_pages_keep_their_place() -> None:
+    converted = to_grid(pl.DataFrame({"n": [1, 2], "x": [0.5, 1.25]}), first_row=40)
+    assert converted["n"].tolist() == [1, 2] and converted["x"].tolist() == [0.5, 1.25]
+    assert converted.index.tolist() == [40, 41]
 
 
 def test_an_empty_frame_keeps_its_columns() -> None:
