@@ -303,33 +303,42 @@ def _aggregate_group(
     if where:
         rows = filter_frame(context.tables.scans(), rows, where, where=f"{path}.where")
 
-    values, later = [], []
-    for index, attribute in members:
-        at = f"{context.path}.attributes[{index}]"
-        own = None if where else attribute.get("where")
-        value = _aggregate(context, rows, attribute, own, at)
-        if _deferrable(context, attribute["name"]):
-            later.append((attribute, value))
-        else:
-            values.append(value)
+    now = [(i, a) for i, a in members if not _deferrable(context, a["name"])]
+    later = [(i, a) for i, a in members if _deferrable(context, a["name"])]
 
-    def by_key(aggregates: list[pl.Expr]) -> pl.LazyFrame:
-        grouped = rows.group_by(foreign_key).agg(aggregates)
+    def by_key(chosen: list[tuple[int, dict[str, Any]]]) -> pl.LazyFrame:
+        """One group-by; a ``where`` that all of ``chosen`` share filters first."""
+        shared = {where or attribute.get("where") or "" for _, attribute in chosen}
+        source = rows
+        common = shared.pop() if len(shared) == 1 else None
+        if common and not where:
+            at = f"{context.path}.attributes[{chosen[0][0]}].where"
+            source = filter_frame(context.tables.scans(), rows, common, where=at)
+        values = [
+            _aggregate(
+                context,
+                source,
+                attribute,
+                None if common is not None else attribute.get("where"),
+                f"{context.path}.attributes[{index}]",
+            )
+            for index, attribute in chosen
+        ]
+        grouped = source.group_by(foreign_key).agg(values)
         return grouped.rename({foreign_key: context.key})
 
-    for attribute, value in later:
+    for index, attribute in later:
         name = attribute["name"]
-        computed = by_key([value])
+        computed = by_key([(index, attribute)])
         fill = 0 if attribute["aggregate"] == "count" else attribute.get("default")
         deferred[name] = Deferred(context.dimension, computed, fill)
         dtype = computed.collect_schema()[name]
         frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
-    if not values:
+    if not now:
         return frame
-    joined = left_join(frame, by_key(values), on=context.key)
-    for _, attribute in members:
-        if attribute["name"] not in deferred:
-            joined = _with_default(joined, attribute)
+    joined = left_join(frame, by_key(now), on=context.key)
+    for _, attribute in now:
+        joined = _with_default(joined, attribute)
     return joined
 
 

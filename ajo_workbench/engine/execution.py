@@ -175,7 +175,38 @@ class Execution:
             ``None`` for the lean work table (key and added columns); ``True`` to
             add every attribute of the dimension; a list to add those attributes.
         """
-        frame = self._work_table(transition_id)
+        frame = self._with_deferred(transition_id, self._work_table(transition_id))
+        return self._with_attributes(transition_id, frame, columns)
+
+    def page(
+        self,
+        transition_id: str,
+        offset: int = 0,
+        length: int = 50,
+        columns: list[str] | bool | None = None,
+    ) -> pl.DataFrame:
+        """Rows ``offset`` to ``offset + length`` of a transition's table.
+
+        Only those rows are completed (columns computed when shown, attributes),
+        so a page of a large table returns quickly. ``columns`` is as in
+        :meth:`frame`.
+        """
+        if offset < 0 or length < 0:
+            raise ValueError(
+                f"offset and length must be 0 or more, got {offset} and {length}"
+            )
+        with self._lock:
+            filled = self._filled.get(transition_id)
+        if filled is not None:
+            rows = filled.slice(offset, length)
+        else:
+            rows = self._work_table(transition_id).slice(offset, length)
+            rows = self._with_deferred(transition_id, rows, whole=False)
+        return self._with_attributes(transition_id, rows, columns)
+
+    def _with_attributes(
+        self, transition_id: str, frame: pl.DataFrame, columns: list[str] | bool | None
+    ) -> pl.DataFrame:
         if not columns:
             return frame
         dimension = self._dimensions[transition_id]
@@ -183,6 +214,8 @@ class Execution:
         rows = self._tables.scan(dimension)
         wanted = rows.collect_schema().names() if columns is True else list(columns)
         attributes = [c for c in wanted if c not in frame.columns and c != key]
+        if frame.height < 10_000:  # a page: read only its rows' attributes
+            rows = rows.filter(pl.col(key).is_in(frame[key].implode()))
         joined = left_join(frame.lazy(), rows.select(key, *attributes), on=key)
         return joined.collect()
 
@@ -622,10 +655,15 @@ class Execution:
                 f"transition {transition_id!r} carries no table in execution "
                 f"{self.id} (its source has not run, or the table was not kept)"
             )
-        return self._with_deferred(transition_id, frame)
+        return frame
 
-    def _with_deferred(self, transition_id: str, frame: pl.DataFrame) -> pl.DataFrame:
-        """A table with its deferred columns computed, once per transition.
+    def _with_deferred(
+        self, transition_id: str, frame: pl.DataFrame, *, whole: bool = True
+    ) -> pl.DataFrame:
+        """A table with its deferred columns computed.
+
+        The whole table is computed once and kept; a part of it (``whole`` false)
+        is computed for its own keys only.
 
         Notes
         -----
@@ -640,20 +678,26 @@ class Execution:
         }
         if not waiting or dimension is None:
             return frame
-        with self._lock:
-            filled = self._filled.get(transition_id)
-        if filled is not None:
-            return filled
+        if whole:
+            with self._lock:
+                filled = self._filled.get(transition_id)
+            if filled is not None:
+                return filled
 
         key = self._tables.info(dimension).key
+        keys = frame[key].implode()
         plan = frame.lazy()
         for name, deferred in waiting.items():
-            plan = left_join(plan.drop(name), deferred.values, on=key)
+            values = deferred.values
+            if not whole:
+                values = values.filter(pl.col(key).is_in(keys))
+            plan = left_join(plan.drop(name), values, on=key)
             if deferred.fill is not None:
                 plan = plan.with_columns(pl.col(name).fill_null(deferred.fill))
         filled = plan.select(frame.columns).collect()
-        with self._lock:
-            self._filled[transition_id] = filled
+        if whole:
+            with self._lock:
+                self._filled[transition_id] = filled
         return filled
 
     def _set_state(self, state: ExecutionState, error: str | None = None) -> None:

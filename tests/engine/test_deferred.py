@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 
 import ajo_workbench as ajo
 
@@ -108,3 +109,14 @@ def test_kept_tables_compute_every_column_while_running(
     path = workspace.path / "worktables" / run.id / "t2.parquet"
     on_disk = pl.read_parquet(path).sort("profile_id")
     assert on_disk.equals(expected(workspace))
+
+
+def test_a_page_completes_only_its_rows(workspace: ajo.Workspace) -> None:
+    run = workspace.load_campaign(campaign()).start().wait(60)
+    page = run.page("t2", offset=5, length=7, columns=["email"])
+    assert page.height == 7
+    whole = run.frame("t2", columns=["email"])
+    assert page.equals(whole.slice(5, 7))
+    assert run.page("t2", offset=whole.height).height == 0
+    with pytest.raises(ValueError, match="offset and length must be 0 or more"):
+        run.page("t2", offset=-1)
