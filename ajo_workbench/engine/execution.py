@@ -485,8 +485,10 @@ class Execution:
 
     def _context(self, activity: Activity) -> ActivityContext:
         inbound = self.definition.inbound(activity.id)
+        later = descendants(self.definition, activity.id)
+        reads = read_attributes(self.definition, later | {activity.id})
         inputs = [
-            Inbound(t, self._wide.get(t.id, self._frames[t.id]).lazy())
+            Inbound(t, self._input(t.id, reads))
             for t in inbound
             if t.id in self._frames
         ]
@@ -507,12 +509,20 @@ class Execution:
             path=f"activities[{self._index[activity.id]}]",
             state=self._state_store,
             folder=self._folder,
-            carry=read_attributes(
-                self.definition, descendants(self.definition, activity.id)
-            ),
+            carry=read_attributes(self.definition, later),
             defer=self.mode == "test"
             and not self.definition.settings.keep_interim_results,
         )
+
+    def _input(self, transition_id: str, reads: frozenset[str]) -> pl.LazyFrame:
+        """A transition's table for its reader, with the carried attributes that
+        it or an activity after it reads."""
+        wide = self._wide.get(transition_id)
+        if wide is None:
+            return self._frames[transition_id].lazy()
+        lean = set(self._frames[transition_id].columns)
+        kept = [c for c in wide.columns if c in lean or c in reads]
+        return wide.lazy().select(kept)
 
     def _execute(self, activity: Activity) -> tuple[TaskStatus, dict[str, int]]:
         try:
