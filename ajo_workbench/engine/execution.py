@@ -220,22 +220,45 @@ class Execution:
         return joined.collect()
 
     def schema(self, transition_id: str) -> pl.DataFrame:
-        """Column, type, null count and a sample value of a transition's table."""
-        frame = self.frame(transition_id, columns=True)
-        rows = []
-        for name, dtype in frame.schema.items():
-            series = frame[name]
-            sample = series.drop_nulls().head(1)
-            rows.append(
-                {
-                    "column": name,
-                    "type": str(dtype),
-                    "nulls": series.null_count(),
-                    "sample": str(sample[0]) if len(sample) else None,
-                }
-            )
+        """Column, type, null count and a sample value of a transition's table.
+
+        The table's own columns come first, then the dimension's attributes; the
+        attributes are summarised without joining them to the whole table.
+        """
+        frame = self._with_deferred(transition_id, self._work_table(transition_id))
+        summary = [
+            (name, dtype, frame[name].null_count(), frame[name].drop_nulls().head(1))
+            for name, dtype in frame.schema.items()
+        ]
+        dimension = self._dimensions[transition_id]
+        if not dimension.startswith(FILE_PREFIX):
+            key = self._tables.info(dimension).key
+            rows = self._tables.scan(dimension)
+            names = [n for n in rows.collect_schema().names() if n not in frame.columns]
+            members = rows.filter(pl.col(key).is_in(frame[key].implode()))
+            found = members.select(
+                pl.len().alias("__rows"),
+                *[pl.col(n).null_count().alias(f"{n}__nulls") for n in names],
+                *[pl.col(n).drop_nulls().first().alias(n) for n in names],
+            ).collect()
+            missing = frame.height - found["__rows"][0]  # keys not in the dimension
+            for name in names:
+                nulls = found[f"{name}__nulls"][0] + missing
+                summary.append((name, found.schema[name], nulls, found[name]))
+
+        rows_out = [
+            {
+                "column": name,
+                "type": str(dtype),
+                "nulls": int(nulls),
+                "sample": str(sample[0])
+                if len(sample) and sample[0] is not None
+                else None,
+            }
+            for name, dtype, nulls, sample in summary
+        ]
         return pl.DataFrame(
-            rows,
+            rows_out,
             schema={
                 "column": pl.String,
                 "type": pl.String,

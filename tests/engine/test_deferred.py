@@ -120,3 +120,30 @@ def test_a_page_completes_only_its_rows(workspace: ajo.Workspace) -> None:
     assert run.page("t2", offset=whole.height).height == 0
     with pytest.raises(ValueError, match="offset and length must be 0 or more"):
         run.page("t2", offset=-1)
+
+
+def test_schema_summarises_the_whole_table_with_its_attributes(
+    workspace: ajo.Workspace,
+) -> None:
+    run = workspace.load_campaign(campaign()).start().wait(60)
+    whole = run.frame("t2", columns=True)
+    expected_rows = [
+        {
+            "column": name,
+            "type": str(dtype),
+            "nulls": whole[name].null_count(),
+            "sample": (
+                str(whole[name].drop_nulls()[0])
+                if whole[name].null_count() < whole.height
+                else None
+            ),
+        }
+        for name, dtype in whole.schema.items()
+    ]
+    schema = run.schema("t2")
+    assert schema.select("column", "type", "nulls").to_dicts() == [
+        {k: row[k] for k in ("column", "type", "nulls")} for row in expected_rows
+    ]
+    phone = schema.filter(pl.col("column") == "phone").row(0, named=True)
+    assert phone["nulls"] > 0  # sample profiles without a phone
+    assert all(s is not None for s in schema["sample"].to_list()[:4])
