@@ -59,7 +59,7 @@ def colour(status: str) -> str:
 
 
 def stylesheet() -> list[dict[str, Any]]:
-    """The cytoscape stylesheet: shapes by category, colours by task state."""
+    """The plain cytoscape stylesheet: labels, edges, and a shape per category."""
     style: list[dict[str, Any]] = [
         {
             "selector": "node",
@@ -94,24 +94,15 @@ def stylesheet() -> list[dict[str, Any]]:
     ]
     for category, shape in CATEGORY_SHAPES.items():
         style.append({"selector": f"node.{category}", "style": {"shape": shape}})
-    for status, fill in TASK_COLOURS.items():
-        rule: dict[str, Any] = {"background-color": fill}
-        if status is TaskStatus.SKIPPED:
-            rule["border-style"] = "dashed"
-            rule["border-width"] = 2
-        style.append({"selector": f"node.{status.value}", "style": rule})
-    style.append(
-        {
-            "selector": ".chosen",
-            "style": {
-                "border-width": 4,
-                "border-color": SELECTED,
-                "line-color": SELECTED,
-                "target-arrow-color": SELECTED,
-            },
-        }
-    )
     return style
+
+
+def node_style(status: str) -> dict[str, Any]:
+    """How a node in a task state looks: its fill, and a dashed border if skipped."""
+    look: dict[str, Any] = {"background-color": colour(status)}
+    if status == TaskStatus.SKIPPED:
+        look.update({"border-style": "dashed", "border-width": 2})
+    return look
 
 
 def legend_html(counts: dict[str, int] | None = None) -> str:

@@ -38,6 +38,7 @@ TASK_COLUMNS = [
     "error",
 ]
 ACTIVE = ("running", "waiting", "paused")
+TABS = ("Logs", "Tasks", "Report")
 WIDTHS = {
     "time": 160,
     "started_at": 160,
@@ -90,6 +91,7 @@ class Workbench(widgets.VBox):
         self.deleted = False
         self._lock = threading.RLock()
         self._seen_state: str | None = None
+        self._validated: list[Alert] | None = None
 
         self.errors = ErrorArea()
         self.notice = widgets.HTML()
@@ -106,9 +108,12 @@ class Workbench(widgets.VBox):
             TASK_COLUMNS, "status", "started_at", widths=WIDTHS, guard=self._on_filter
         )
         self.report = Report(self.definition)
-        self.tabs = widgets.Tab(
-            [self.logs, self.tasks, self.report], titles=("Logs", "Tasks", "Report")
-        )
+        self.tabs = widgets.Tab([self.logs, self.tasks, self.report], titles=TABS)
+        self._frames: dict[str, pl.DataFrame] = {
+            "logs": pl.DataFrame(),
+            "tasks": pl.DataFrame(),
+        }
+        self.tabs.observe(self._guard("open a tab")(self._show_tab), "selected_index")
         middle = widgets.HBox(
             [self.canvas, self.properties],
             layout=widgets.Layout(width="100%"),
@@ -147,7 +152,7 @@ class Workbench(widgets.VBox):
             result = getattr(self.campaign, action)()
             self._after(action, result)
         if not self.deleted:
-            self.refresh()
+            self._refresh()  # an action leaves the definition, so its alerts, as is
 
     def select(self, kind: str, element_id: str) -> None:
         """Select an activity or a transition, as a click on the canvas does.
@@ -180,11 +185,24 @@ class Workbench(widgets.VBox):
     # -- refreshing ----------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read the campaign and its latest execution again and show them."""
+        """Read the campaign and its latest execution again and show them.
+
+        This also validates the definition again against the workspace (after
+        importing tables, for instance); actions and live updates reuse the last
+        validation, as they don't change the definition.
+        """
+        with self._lock:
+            self._validated = None
+            self._refresh()
+
+    def _refresh(self) -> None:
         with self._lock:
             execution = self.execution
             self._seen_state = execution.state if execution else None
-            validated = self.campaign.workspace.validate(self.campaign.definition)
+            if self._validated is None:
+                definition = self.campaign.definition
+                self._validated = self.campaign.workspace.validate(definition)
+            validated = self._validated
             self.actions.update(self.campaign.available_actions(validated))
             found = execution.alerts if execution is not None else []
             self._show_campaign(validated + found)
@@ -202,7 +220,8 @@ class Workbench(widgets.VBox):
         with self._lock:
             state = self.execution.state if self.execution else None
             if state != self._seen_state:
-                self.refresh()
+                # the definition did not change: its validation still holds
+                self._refresh()
                 return
             self._show_campaign(self.header.alerts)
             self._show_execution()
@@ -221,14 +240,25 @@ class Workbench(widgets.VBox):
         tasks = execution.tasks if execution else pl.DataFrame()
         logs = self.campaign.logs
         self.canvas.show(execution)
-        self.logs.set_frame(logs)
         if "duration" in tasks.columns:
             tasks = tasks.with_columns(pl.col("duration").round(3))
-        self.tasks.set_frame(tasks)
-        self.report.show(tasks)
+        self._frames = {"logs": logs, "tasks": tasks}
+        self._show_tab()
         kind = self.selected[0] if self.selected else None
         if kind == "activity" or (kind and self.properties.preview is None):
             self._show_selection(tasks, logs)
+
+    def _show_tab(self, _: Any = None) -> None:
+        """Fill the visible tab; hidden ones are filled when they are opened."""
+        with self._lock:
+            logs, tasks = self._frames["logs"], self._frames["tasks"]
+            tab = TABS[self.tabs.selected_index or 0]
+            if tab == "Logs":
+                self.logs.set_frame(logs)
+            elif tab == "Tasks":
+                self.tasks.set_frame(tasks)
+            else:
+                self.report.show(tasks)
 
     def _show_selection(
         self, tasks: pl.DataFrame | None = None, logs: pl.DataFrame | None = None

@@ -26,7 +26,7 @@ CANVAS_STATE = """() => {
       colour: n.style('background-color').replace(/ /g, ''),
       shape: n.style('shape'),
       x: box.left + n.renderedPosition().x, y: box.top + n.renderedPosition().y})),
-    edges: cy.edges().map(e => ({id: e.id(), label: e.data('label'),
+    edges: cy.edges().map(e => ({id: e.id(), label: e.style('label'),
       x: box.left + e.renderedMidpoint().x, y: box.top + e.renderedMidpoint().y})),
   };
 }"""

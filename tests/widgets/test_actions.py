@@ -9,6 +9,7 @@ import pytest
 import ajo_workbench as ajo
 from ajo_workbench.widgets import Workbench
 from ajo_workbench.widgets.actions import ACTION_LABELS
+from ajo_workbench.widgets.palette import colour
 
 from .conftest import settle
 
@@ -125,10 +126,12 @@ def test_clicking_start_runs_a_test_and_paints_the_canvas(bench: Workbench) -> N
     assert bench.execution is not None and bench.execution.state == "finished"
     assert set(bench.canvas.statuses.values()) == {"success"}
     assert bench.canvas.counts["t4"] == bench.execution.count("t4") > 0
-    assert bench.canvas.edges["t4"].data["label"] == f"big: {bench.canvas.counts['t4']}"
-    assert "success" in bench.canvas.nodes["segments"].classes
-    assert "targeting" in bench.canvas.nodes["segments"].classes
-    assert "channel" in bench.canvas.nodes["mail_big"].classes
+    assert bench.canvas.look("t4")["label"] == f"big: {bench.canvas.counts['t4']}"
+    assert bench.canvas.look("segments")["background-color"] == colour("success")
+    assert bench.canvas.look("segments")["label"] == "Segments\n(done)"
+    assert bench.canvas.nodes["segments"].classes == "targeting"
+    assert bench.canvas.nodes["mail_big"].classes == "channel"
+    assert bench.canvas.nodes["end"].classes == "flow"
     assert "success: 8" in bench.canvas.legend.value
     assert "execution: <b>finished</b>" in bench.header.title.value
     starts = bench.logs.source.filter(bench.logs.source["action"] == "start")

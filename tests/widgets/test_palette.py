@@ -11,6 +11,7 @@ from ajo_workbench.widgets.palette import (
     TASK_COLOURS,
     colour,
     legend_html,
+    node_style,
     stylesheet,
 )
 
@@ -44,14 +45,15 @@ def test_unknown_state_is_refused_with_the_known_ones() -> None:
         colour("done")
 
 
-def test_stylesheet_has_a_rule_per_state_and_category() -> None:
+def test_stylesheet_shapes_categories_and_each_state_has_its_look() -> None:
     rules = {rule["selector"]: rule["style"] for rule in stylesheet()}
-    for status, fill in TASK_COLOURS.items():
-        assert rules[f"node.{status.value}"]["background-color"] == fill
-    assert rules["node.skipped"]["border-style"] == "dashed"
     for category, shape in CATEGORY_SHAPES.items():
         assert rules[f"node.{category}"]["shape"] == shape
     assert rules["edge"]["label"] == "data(label)"
+    for status, fill in TASK_COLOURS.items():
+        assert node_style(status.value)["background-color"] == fill
+    assert node_style("skipped")["border-style"] == "dashed"
+    assert "border-style" not in node_style("success")
 
 
 def test_legend_names_every_state_with_its_count() -> None:

@@ -38,8 +38,15 @@ def test_selecting_an_activity_filters_logs_and_tasks(ran: Workbench) -> None:
     assert ran.logs.activity.value == "segments"
     assert ran.tasks.activity.value == "segments"
     assert set(ran.logs.shown["activity_id"].to_list()) == {"segments"}
+    ran.tabs.selected_index = 1  # the Tasks tab is filled when it is opened
     assert ran.tasks.shown["activity_id"].to_list() == ["segments"]
-    assert "chosen" in ran.canvas.nodes["segments"].classes
+    assert ran.canvas.look("segments")["border-width"] == 4  # outlined
+    assert "border-width" not in ran.canvas.look("dedup")
+    ran.select("transition", "t3")
+    assert ran.canvas.look("t3")["width"] == 3 and "border-width" not in (
+        ran.canvas.look("segments")
+    )
+    ran.select("activity", "segments")
     details = ran.properties.details.value
     assert "task status" in details and "output big" in details
     assert "spend_90d &gt;= 500" in details  # its settings
@@ -117,6 +124,7 @@ def test_a_transition_before_any_run_says_so(bench: Workbench) -> None:
 
 
 def test_report_counts_durations_and_chart(ran: Workbench) -> None:
+    ran.tabs.selected_index = 2
     report = ran.report.frame
     assert report["activity_id"].to_list()[0] == "members"
     segments = report.row(by_predicate=pl.col("activity_id") == "segments", named=True)
@@ -209,6 +217,7 @@ def test_a_200_activity_canvas_refreshes_in_batches(workspace: ajo.Workspace) ->
         settle(bench)
         assert set(bench.canvas.statuses.values()) == {"success"}
         assert bench.canvas.counts["t199"] == bench.execution.count("t199")
+        assert bench.canvas.look("t199")["label"] == f"{bench.canvas.counts['t199']:,}"
         assert len(notifications) >= 200
         assert bench.throttle.applied < len(notifications) / 4
         started = time.perf_counter()
@@ -257,3 +266,13 @@ def test_a_failing_live_refresh_is_shown(
     ran.throttle.mark()
     ran.throttle.flush()
     assert ran.errors.last == "live refresh failed: the canvas is gone"
+
+
+def test_only_the_visible_tab_is_refreshed(ran: Workbench) -> None:
+    assert ran.tasks.source.height == 0 and ran.report.frame["input"].null_count() == 8
+    ran.tabs.selected_index = 1
+    assert ran.tasks.source.height == 8
+    ran.act("start")
+    settle(ran)
+    assert ran.execution is not None
+    assert set(ran.tasks.source["execution_id"].to_list()) == {ran.execution.id}
