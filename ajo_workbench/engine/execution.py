@@ -108,7 +108,9 @@ class Execution:
         self._frames: dict[str, pl.DataFrame] = {}
         self._wide: dict[str, pl.DataFrame] = {}
         self._deferred: dict[str, Deferred] = {}
+        self._values: dict[str, pl.DataFrame] = {}
         self._filled: dict[str, pl.DataFrame] = {}
+        self._released = threading.Event()
         self._attributes: dict[str, frozenset[str]] = {}
         self._files: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
@@ -215,7 +217,7 @@ class Execution:
         wanted = rows.collect_schema().names() if columns is True else list(columns)
         attributes = [c for c in wanted if c not in frame.columns and c != key]
         if frame.height < 10_000:  # a page: read only its rows' attributes
-            rows = rows.filter(pl.col(key).is_in(frame[key].implode()))
+            rows = rows.filter(_among(key, frame[key]))
         joined = left_join(frame.lazy(), rows.select(key, *attributes), on=key)
         return joined.collect()
 
@@ -235,7 +237,7 @@ class Execution:
             key = self._tables.info(dimension).key
             rows = self._tables.scan(dimension)
             names = [n for n in rows.collect_schema().names() if n not in frame.columns]
-            members = rows.filter(pl.col(key).is_in(frame[key].implode()))
+            members = rows.join(frame.lazy().select(key), on=key, how="semi")
             found = members.select(
                 pl.len().alias("__rows"),
                 *[pl.col(n).null_count().alias(f"{n}__nulls") for n in names],
@@ -375,6 +377,36 @@ class Execution:
             self._set_state(ExecutionState.FAILED, self.error)
         finally:
             self._settled.set()
+        if self._deferred and not self._released.is_set():
+            threading.Thread(
+                target=self._get_ahead, name=f"ajo-ahead-{self.id}", daemon=True
+            ).start()
+
+    def _get_ahead(self) -> None:
+        """Compute the deferred columns while the user reads the results.
+
+        A preview then joins values already computed; a failure here only
+        means the preview computes them itself.
+        """
+        for name, deferred in list(self._deferred.items()):
+            if self._released.is_set():
+                return
+            if name in self._values:
+                continue
+            try:
+                values = deferred.values.collect()
+            except Exception:
+                logger.debug("computing %s ahead failed", name, exc_info=True)
+                continue
+            with self._lock:
+                self._values[name] = values
+
+    def release(self) -> None:
+        """Drop the tables held in memory; kept Parquet files stay readable."""
+        self._released.set()
+        with self._lock:
+            for held in (self._frames, self._wide, self._values, self._filled):
+                held.clear()
 
     def _run_tasks(self) -> None:
         while True:
@@ -718,12 +750,13 @@ class Execution:
                 return filled
 
         key = self._tables.info(dimension).key
-        keys = frame[key].implode()
         plan = frame.lazy()
         for name, deferred in waiting.items():
-            values = deferred.values
+            with self._lock:
+                ready = self._values.get(name)
+            values = deferred.values if ready is None else ready.lazy()
             if not whole:
-                values = values.filter(pl.col(key).is_in(keys))
+                values = values.filter(_among(key, frame[key]))
             plan = left_join(plan.drop(name), values, on=key)
             if deferred.fill is not None:
                 plan = plan.with_columns(pl.col(name).fill_null(deferred.fill))
@@ -767,6 +800,18 @@ class Execution:
             activity_id=activity_id,
             action=action,
         )
+
+
+def _among(key: str, keys: pl.Series) -> pl.Expr:
+    """Rows whose key is one of ``keys``.
+
+    The range test first lets a Parquet scan skip the row groups whose key
+    statistics fall outside it.
+    """
+    if keys.is_empty():
+        return pl.lit(False)
+    within = pl.col(key).is_between(keys.min(), keys.max())
+    return within & pl.col(key).is_in(keys.implode())
 
 
 def _describe(error: Exception) -> str:

@@ -234,6 +234,7 @@ class Campaign:
             ended = execution.state in ("finished", "stopped", "failed")
             if execution.campaign_id == self.id and ended:
                 del running[execution_id]
+                execution.release()
 
     def _active_test(self) -> Execution:
         execution = self.latest_execution("test")
