@@ -12,6 +12,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ajo_workbench.engine import Execution
+    from ajo_workbench.workspace import Campaign
 
 logger = logging.getLogger(__name__)
 
@@ -83,3 +88,48 @@ class Throttle:
         except Exception:  # a failed refresh must not kill later ones
             logger.exception("a live refresh failed")
         self.applied += 1
+
+
+class Follower:
+    """Follows a campaign's executions in this process, marking a throttle on each
+    change of the one it follows.
+
+    ``on_new`` is called (before the execution starts) with every new execution of
+    the campaign; from then on that execution is the one followed.
+    """
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        throttle: Throttle,
+        on_new: Callable[[Execution], None],
+    ) -> None:
+        self.campaign_id = campaign.id
+        self.throttle = throttle
+        self.on_new = on_new
+        self.current: Execution | None = None
+        self._listeners = campaign.workspace.execution_listeners
+        campaign.workspace.on_execution(self._started)
+
+    def follow(self, execution: Execution) -> None:
+        """Follow an execution's changes (and no longer the previous one's)."""
+        self.current = execution
+        execution.on_change(self._changed)
+
+    def close(self) -> None:
+        """Stop following, and cancel what the throttle has pending."""
+        if self._started in self._listeners:
+            self._listeners.remove(self._started)
+        self.current = None
+        self.throttle.close()
+
+    def _started(self, execution: Execution) -> None:
+        if execution.campaign_id != self.campaign_id:
+            return
+        self.on_new(execution)
+        self.follow(execution)
+        self.throttle.mark()
+
+    def _changed(self, execution: Execution) -> None:
+        if execution is self.current:  # an older execution may still notify
+            self.throttle.mark()

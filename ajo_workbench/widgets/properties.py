@@ -17,6 +17,7 @@ import polars as pl
 
 from ajo_workbench.engine import Execution
 from ajo_workbench.model.definition import CampaignDefinition
+from ajo_workbench.widgets.boundary import Guard, unguarded
 from ajo_workbench.widgets.frames import to_grid
 
 PAGE_SIZE = 50
@@ -69,7 +70,7 @@ class Preview:
 class PropertiesPane(widgets.VBox):
     """Details of the selected activity or transition."""
 
-    def __init__(self, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, page_size: int = PAGE_SIZE, guard: Guard = unguarded) -> None:
         self.page_size = page_size
         self.title = widgets.HTML("<i>Click an activity or a transition.</i>")
         self.details = widgets.HTML()
@@ -94,6 +95,10 @@ class PropertiesPane(widgets.VBox):
             ],
             layout=widgets.Layout(display="none"),
         )
+        self.schema_button.on_click(guard("Preview schema")(self._schema_clicked))
+        self.results_button.on_click(guard("Preview results")(self._results_clicked))
+        self.previous_button.on_click(guard("previous page")(self._previous_clicked))
+        self.next_button.on_click(guard("next page")(self._next_clicked))
         self.preview: Preview | None = None
         self.page = 0
         self.showing: tuple[str, str] | None = None
@@ -204,6 +209,18 @@ class PropertiesPane(widgets.VBox):
         self.previous_button.disabled = number == 0
         self.next_button.disabled = number >= preview.pages - 1
         return rows
+
+    def _schema_clicked(self, _: Any) -> None:
+        self.show_schema()
+
+    def _results_clicked(self, _: Any) -> None:
+        self.show_page(0)
+
+    def _previous_clicked(self, _: Any) -> None:
+        self.show_page(self.page - 1)
+
+    def _next_clicked(self, _: Any) -> None:
+        self.show_page(self.page + 1)
 
     def _preview(self) -> Preview:
         if self.preview is None:

@@ -18,7 +18,7 @@ from ajo_workbench.widgets.boundary import ErrorArea, guarded
 from ajo_workbench.widgets.canvas import Canvas
 from ajo_workbench.widgets.grids import FilteredGrid
 from ajo_workbench.widgets.header import Header
-from ajo_workbench.widgets.live import Throttle
+from ajo_workbench.widgets.live import Follower, Throttle
 from ajo_workbench.widgets.properties import PAGE_SIZE, PropertiesPane
 from ajo_workbench.widgets.report import Report
 from ajo_workbench.workspace import Campaign
@@ -99,8 +99,7 @@ class Workbench(widgets.VBox):
         self.header = Header(self.select, guard=self._guard)
         self.actions = ActionBar(self.act, guard=self._guard)
         self.canvas = Canvas(self.definition, self.select, guard=self._guard)
-        self.properties = PropertiesPane(page_size)
-        self._wire_previews()
+        self.properties = PropertiesPane(page_size, guard=self._guard)
         self.logs = FilteredGrid(
             LOG_COLUMNS, "level", "time", widths=WIDTHS, guard=self._on_filter
         )
@@ -127,10 +126,9 @@ class Workbench(widgets.VBox):
 
         live = guarded(self.errors, "live refresh")(self._live_refresh)
         self.throttle = Throttle(live, refresh_interval)
-        self._listener = self._new_execution
-        campaign.workspace.on_execution(self._listener)
+        self.follower = Follower(campaign, self.throttle, self._switch)
         if self.execution is not None and self.execution.state in ACTIVE:
-            self.execution.on_change(self._changed)
+            self.follower.follow(self.execution)
         self.refresh()
 
     def __repr__(self) -> str:
@@ -210,10 +208,7 @@ class Workbench(widgets.VBox):
 
     def close(self) -> None:
         """Stop following executions and close every part of the widget."""
-        self.throttle.close()
-        listeners = self.campaign.workspace.execution_listeners
-        if self._listener in listeners:
-            listeners.remove(self._listener)
+        self.follower.close()
         super().close()
 
     def _live_refresh(self) -> None:
@@ -282,18 +277,10 @@ class Workbench(widgets.VBox):
 
     # -- executions ----------------------------------------------------------------
 
-    def _new_execution(self, execution: Execution) -> None:
-        if execution.campaign_id != self.campaign.id:
-            return
+    def _switch(self, execution: Execution) -> None:
         with self._lock:
             self.execution = execution
             self.properties.preview = None
-        execution.on_change(self._changed)
-        self.throttle.mark()
-
-    def _changed(self, execution: Execution) -> None:
-        if execution is self.execution:
-            self.throttle.mark()
 
     def _after(self, action: str, result: Any) -> None:
         label = ACTION_LABELS[action]
@@ -319,18 +306,3 @@ class Workbench(widgets.VBox):
 
     def _on_filter(self, callback: Any) -> Any:
         return guarded(self.errors, "filter")(callback)
-
-    def _wire_previews(self) -> None:
-        pane = self.properties
-        pane.schema_button.on_click(
-            self._guard("Preview schema")(lambda _: pane.show_schema())
-        )
-        pane.results_button.on_click(
-            self._guard("Preview results")(lambda _: pane.show_page(0))
-        )
-        pane.previous_button.on_click(
-            self._guard("previous page")(lambda _: pane.show_page(pane.page - 1))
-        )
-        pane.next_button.on_click(
-            self._guard("next page")(lambda _: pane.show_page(pane.page + 1))
-        )

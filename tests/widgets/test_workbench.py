@@ -276,3 +276,16 @@ def test_only_the_visible_tab_is_refreshed(ran: Workbench) -> None:
     settle(ran)
     assert ran.execution is not None
     assert set(ran.tasks.source["execution_id"].to_list()) == {ran.execution.id}
+
+
+def test_a_closed_workbench_follows_nothing(sale: ajo.Campaign) -> None:
+    listeners = sale.workspace.execution_listeners
+    before = len(listeners)
+    bench = Workbench(sale)
+    assert len(listeners) == before + 1
+    bench.close()
+    assert len(listeners) == before
+    applied = bench.throttle.applied
+    sale.start().wait(timeout=60)
+    time.sleep(0.3)
+    assert bench.throttle.applied == applied and bench.execution is None
