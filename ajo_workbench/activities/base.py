@@ -321,6 +321,8 @@ class ActivityResult:
     skipped_ports: set[str] = field(default_factory=set)
     watermark: Any = None
     deferred: dict[str, Deferred] = field(default_factory=dict)
+    end_if_empty: set[str] = field(default_factory=set)
+    """Ports whose branch ends when their table is empty (it is still counted)."""
 
 
 Runner = Callable[[ActivityContext], ActivityResult]

@@ -20,14 +20,19 @@ from ajo_workbench.model.conditions import check_condition, filter_frame
 
 
 def build_audience(context: ActivityContext) -> ActivityResult:
-    """Rows of the dimension matching ``where``, or a filter of the inbound rows."""
+    """Rows of the dimension matching ``where``, or a filter of the inbound rows.
+
+    With ``emit_when_empty`` false, an empty audience ends its branch instead of
+    passing an empty population on.
+    """
     where = context.activity.get("where")
     path = f"{context.path}.where"
+    ending = set() if context.activity.get("emit_when_empty", True) else {"out"}
     if context.inputs:
         frame = context.single_input()
         if where:
             frame = context.filter(frame, where, path)
-        return ActivityResult({"out": frame}, context.dimension)
+        return ActivityResult({"out": frame}, context.dimension, end_if_empty=ending)
 
     dimension = context.activity.get("dimension") or context.definition.dimension
     key = context.tables.info(dimension).key
@@ -36,7 +41,9 @@ def build_audience(context: ActivityContext) -> ActivityResult:
     if where:
         rows = filter_frame(context.tables.scans(), rows, where, where=path)
     carried = [name for name in names if name in context.carry and name != key]
-    return ActivityResult({"out": rows.select(key, *carried)}, dimension)
+    return ActivityResult(
+        {"out": rows.select(key, *carried)}, dimension, end_if_empty=ending
+    )
 
 
 def split(context: ActivityContext) -> ActivityResult:

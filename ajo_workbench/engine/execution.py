@@ -602,6 +602,12 @@ class Execution:
         by_port = dict(zip(ports, frames, strict=True))
         counts = {port: frame.height for port, frame in by_port.items()}
         counts.update({port: 0 for port in result.skipped_ports})
+        for port in result.end_if_empty:
+            if counts.get(port) == 0:
+                del by_port[port]
+                self._log(
+                    "info", f"{port} is empty: this branch ends here", activity.id
+                )
         for transition in self.definition.outbound(activity.id):
             frame = by_port.get(transition.port)
             if frame is not None:

@@ -148,6 +148,7 @@ def test_split_limit_percent_takes_the_floor(
 
 
 key_sets = st.lists(st.sets(st.integers(1, 30), max_size=20), min_size=2, max_size=4)
+KEY = {"profile_id": pl.Int64}
 
 
 def frame_of(values: set[int], tag: str) -> pl.DataFrame:
@@ -281,3 +282,88 @@ def test_enrichment_lookup_over_a_one_to_one_link() -> None:
         attributes=[{"name": "buyer_country", "link": "profiles", "column": "country"}],
     )["out"]
     assert out.rows() == [(1, "BE"), (2, "FR")]
+
+
+def carrying(tables: MemoryTables, population: pl.DataFrame) -> pl.DataFrame:
+    """The population with every profile attribute joined, as sources carry them."""
+    profiles = tables.frames["profiles"]
+    return population.join(profiles, on="profile_id", how="left")
+
+
+@settings(max_examples=60, deadline=None)
+@given(profile_rows, purchase_rows, subset_specs, st.booleans())
+def test_carried_attributes_never_change_a_split(
+    rows: list[tuple[str | None, int, str | None]],
+    purchases: list[tuple[int, int]],
+    specs: list[tuple[str, int | None, float | None]],
+    overlapping: bool,
+) -> None:
+    tables = make_tables(rows, purchases)
+    population = tables.frames["profiles"].select("profile_id")
+    subsets: list[dict[str, object]] = []
+    for index, (condition, limit, percent) in enumerate(specs):
+        subset: dict[str, object] = {"label": f"s{index}", "where": condition}
+        if limit is not None:
+            subset.update(limit=limit, order_by=["score DESC"])
+        elif percent is not None:
+            subset.update(limit_percent=percent, random=True, seed=index)
+        subsets.append(subset)
+    options = {"subsets": subsets, "complement": True, "overlapping": overlapping}
+
+    lean = run_activity(tables, "split", [population], **options)
+    wide = run_activity(tables, "split", [carrying(tables, population)], **options)
+    assert lean.keys() == wide.keys()
+    for port, frame in lean.items():
+        assert keys(wide[port]) == keys(frame)
+
+
+@settings(max_examples=60, deadline=None)
+@given(profile_rows, st.sampled_from(["first", "last"]), key_sets)
+def test_carried_attributes_never_change_dedup_or_combine(
+    rows: list[tuple[str | None, int, str | None]],
+    keep: str,
+    sets: list[set[int]],
+) -> None:
+    tables = make_tables(rows, [])
+    population = tables.frames["profiles"].select("profile_id")
+    options = {"keys": ["email"], "keep": keep, "order_by": ["score DESC"]}
+    lean = run_activity(tables, "deduplication", [population], **options)
+    wide = run_activity(
+        tables, "deduplication", [carrying(tables, population)], **options
+    )
+    for port in ("out", "complement"):
+        assert keys(wide[port]) == keys(lean[port])
+
+    inputs = [pl.DataFrame({"profile_id": sorted(s)}, schema=KEY) for s in sets]
+    for mode in ("union", "intersection", "exclusion"):
+        extra = {"primary": "t1"} if mode == "exclusion" else {}
+        plain = run_activity(tables, "combine", inputs, mode=mode, **extra)
+        # Inputs carrying different attributes: some all of them, some none.
+        carried = [
+            carrying(tables, frame) if i % 2 == 0 else frame
+            for i, frame in enumerate(inputs)
+        ]
+        other = run_activity(tables, "combine", carried, mode=mode, **extra)
+        for port, frame in plain.items():
+            assert sorted(keys(other[port])) == sorted(keys(frame))
+            # Whatever attributes an output carries hold the profile's values.
+            truth = carrying(tables, other[port].select("profile_id"))
+            assert other[port].equals(truth.select(other[port].columns))
+
+
+def test_random_limits_depend_on_the_seed_alone() -> None:
+    rows = [("FR", i, None) for i in range(40)]
+    tables = make_tables(rows, [])
+    population = tables.frames["profiles"].select("profile_id")
+
+    def chosen(seed: int, frame: pl.DataFrame = population) -> list[int]:
+        subset = {"label": "s", "where": "country = 'FR'", "limit": 10}
+        subset.update(random=True, seed=seed)
+        outputs = run_activity(tables, "split", [frame], subsets=[subset])
+        return sorted(keys(outputs["s"]))
+
+    assert len(chosen(1)) == 10
+    assert chosen(1) == chosen(1)
+    assert chosen(1) == chosen(1, population.reverse())  # not the input's order
+    assert chosen(1) != chosen(2)
+    assert chosen(1) != list(range(1, 11))  # not simply the first rows
