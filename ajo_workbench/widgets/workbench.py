@@ -293,7 +293,7 @@ class Workbench(widgets.VBox):
             )
         elif action == "delete":
             self.deleted = True
-            self.throttle.close()
+            self.follower.close()
             self.notice.value = escape(f"campaign {self.campaign.id!r} was deleted")
             self.actions.update({})
         else:

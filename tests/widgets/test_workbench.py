@@ -11,6 +11,7 @@ import pytest
 
 import ajo_workbench as ajo
 from ajo_workbench.widgets import Workbench
+from ajo_workbench.widgets.palette import colour
 
 from .conftest import settle
 
@@ -289,3 +290,28 @@ def test_a_closed_workbench_follows_nothing(sale: ajo.Campaign) -> None:
     sale.start().wait(timeout=60)
     time.sleep(0.3)
     assert bench.throttle.applied == applied and bench.execution is None
+
+
+def test_a_failing_task_turns_red_and_raises_an_alert(
+    bench: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ajo_workbench.activities import RUNNERS
+
+    end = RUNNERS["end"]
+
+    def broken(context: Any) -> Any:
+        if context.dry_run:  # validation still passes
+            return end(context)
+        raise RuntimeError("the end is broken")
+
+    monkeypatch.setitem(RUNNERS, "end", broken)
+    bench.act("start")
+    settle(bench)
+    assert bench.execution is not None and bench.execution.state == "paused"
+    assert bench.canvas.look("end")["background-color"] == colour("error")
+    assert bench.canvas.look("end")["label"] == "end\n(error)"
+    assert bench.canvas.look("push_rest")["background-color"] == colour("success")
+    assert bench.header.alerts_button.description == "1 error(s) · 0 warning(s)"
+    assert "the end is broken" in bench.header.alerts_list.children[0].description
+    assert {"resume", "stop"} <= set(bench.actions.enabled())
+    assert "error: 1" in bench.canvas.legend.value
