@@ -39,24 +39,25 @@ def table_html(rows: list[tuple[str, str]]) -> str:
 
 
 class Preview:
-    """Pages of one transition's work table, with the dimension's attributes."""
+    """Pages of one transition's work table, with the dimension's attributes.
+
+    Each page is read on its own (:meth:`Execution.page`), so neither the kernel nor
+    the browser ever holds the whole table for a preview.
+    """
 
     def __init__(self, execution: Execution, transition_id: str, page_size: int):
         self.execution = execution
         self.transition_id = transition_id
         self.page_size = page_size
-        self._frame: pl.DataFrame | None = None
 
     @property
-    def frame(self) -> pl.DataFrame:
-        """The whole table, kept in the kernel (never sent as a whole)."""
-        if self._frame is None:
-            self._frame = self.execution.frame(self.transition_id, columns=True)
-        return self._frame
+    def rows(self) -> int:
+        """The table's exact row count."""
+        return self.execution.count(self.transition_id)
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.frame.height // self.page_size))
+        return max(1, -(-self.rows // self.page_size))
 
     def page(self, number: int) -> pl.DataFrame:
         """Rows of a page (0-based); ValueError outside ``0 .. pages - 1``."""
@@ -64,7 +65,10 @@ class Preview:
             raise ValueError(
                 f"page {number + 1} does not exist (pages: 1 to {self.pages})"
             )
-        return self.frame.slice(number * self.page_size, self.page_size)
+        offset = number * self.page_size
+        return self.execution.page(
+            self.transition_id, offset, self.page_size, columns=True
+        )
 
 
 class PropertiesPane(widgets.VBox):
@@ -204,7 +208,7 @@ class PropertiesPane(widgets.VBox):
         rows = preview.page(number)
         self.page = number
         self._set_grid(rows, first_row=number * preview.page_size)
-        total = preview.frame.height
+        total = preview.rows
         self.page_label.value = f"page {number + 1} of {preview.pages} ({total:,} rows)"
         self.previous_button.disabled = number == 0
         self.next_button.disabled = number >= preview.pages - 1

@@ -99,7 +99,14 @@ def test_selecting_a_transition_pages_its_rows(ran: Workbench) -> None:
     assert ran.errors.last is not None and "does not exist" in ran.errors.last
 
 
-def test_only_one_page_is_sent_to_the_browser(ran: Workbench) -> None:
+def test_only_one_page_is_sent_to_the_browser(
+    ran: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def whole(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the preview read the whole table")
+
+    assert ran.execution is not None
+    monkeypatch.setattr(ran.execution, "frame", whole)
     ran.select("transition", "t1")
     ran.properties.results_button.click()
     sent = ran.properties.grid._data["data"]
