@@ -186,3 +186,9 @@ def test_the_same_notebook_renders_under_voila(voila: Server, page: Any) -> None
     assert {n["colour"] for n in drawn["nodes"]} == {GREEN}
     no_broken_widgets(page)
     page.screenshot(path=str(ARTIFACTS / "voila.png"), full_page=True)
+
+    # The buttons work there too: Start runs a second test execution.
+    page.locator(".ajo-action-start").click()
+    wait_text(page, ".ajo-notice", "Start: test execution")
+    wait_text(page, ".ajo-execution-state", "finished")
+    wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}")
