@@ -92,7 +92,7 @@ class Canvas(widgets.VBox):
             )
             self.nodes[activity.id] = node
             self.statuses[activity.id] = "not_run"
-        for transition in self.definition.transitions:
+        for transition in self._drawn_transitions():
             edge = ipycytoscape.Edge(
                 data={
                     "id": transition.id,
@@ -115,7 +115,7 @@ class Canvas(widgets.VBox):
             if status != self.statuses[activity.id]:
                 self.statuses[activity.id] = status
                 changed += 1
-        for transition in self.definition.transitions:
+        for transition in self._drawn_transitions():
             count = self._count(execution, transition)
             if count != self.counts[transition.id]:
                 self.counts[transition.id] = count
@@ -144,7 +144,7 @@ class Canvas(widgets.VBox):
             if self.chosen == ("activity", activity.id):
                 look.update({"border-width": 4, "border-color": SELECTED})
             rules.append({"selector": f'node[id = "{activity.id}"]', "style": look})
-        for transition in self.definition.transitions:
+        for transition in self._drawn_transitions():
             look = {"label": edge_label(transition, self.counts[transition.id])}
             if self.chosen == ("transition", transition.id):
                 look.update(
@@ -159,6 +159,15 @@ class Canvas(widgets.VBox):
             if rule["selector"].endswith(f'[id = "{element_id}"]'):
                 return dict(rule["style"])
         raise KeyError(f"no node or edge {element_id!r} on the canvas")
+
+    def _drawn_transitions(self) -> list[Transition]:
+        """Transitions between known activities (validation lists the others)."""
+        known = {activity.id for activity in self.definition.activities}
+        return [
+            t
+            for t in self.definition.transitions
+            if t.source in known and t.target in known
+        ]
 
     def _count(self, execution: Execution | None, transition: Transition) -> int | None:
         if execution is None:

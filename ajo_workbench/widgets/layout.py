@@ -8,6 +8,7 @@ drawing identical from one session to the next.
 
 from __future__ import annotations
 
+from ajo_workbench.errors import ExecutionError
 from ajo_workbench.model.definition import CampaignDefinition
 from ajo_workbench.model.graph import topological_order
 
@@ -15,24 +16,49 @@ LAYER_GAP = 120.0
 ROW_GAP = 90.0
 
 
+def drawing_order(definition: CampaignDefinition) -> list[str]:
+    """Activity ids in dependency order; in file order when the canvas has a cycle
+    (validation reports the cycle; the canvas still has to show it)."""
+    try:
+        return topological_order(definition)
+    except ExecutionError:
+        return [activity.id for activity in definition.activities]
+
+
 def layers(definition: CampaignDefinition) -> list[list[str]]:
-    """Activity ids per layer, left to right (a layer's order is its top-down order)."""
+    """Activity ids per layer, left to right (a layer's order is its top-down order).
+
+    Only transitions between known activities that point forward in the drawing
+    order place an activity: a transition closing a cycle, or one to an unknown
+    activity, does not.
+    """
+    order = drawing_order(definition)
+    position = {activity_id: i for i, activity_id in enumerate(order)}
+
+    def sources(activity_id: str) -> list[str]:
+        inbound = definition.inbound(activity_id)
+        return [
+            t.source
+            for t in inbound
+            if position.get(t.source, len(order)) < position[activity_id]
+        ]
+
     depth: dict[str, int] = {}
-    for activity_id in topological_order(definition):
-        sources = [t.source for t in definition.inbound(activity_id)]
-        depth[activity_id] = 1 + max((depth[s] for s in sources), default=-1)
+    for activity_id in order:
+        depth[activity_id] = 1 + max(
+            (depth[s] for s in sources(activity_id)), default=-1
+        )
 
     result: list[list[str]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
     row: dict[str, float] = {}
-    for activity_id in topological_order(definition):
+    for activity_id in order:
         result[depth[activity_id]].append(activity_id)
 
     for layer in result:
         rank = {activity_id: i for i, activity_id in enumerate(layer)}
 
         def place(activity_id: str, rank: dict[str, int] = rank) -> tuple[float, int]:
-            sources = [t.source for t in definition.inbound(activity_id)]
-            placed = [row[s] for s in sources if s in row]
+            placed = [row[s] for s in sources(activity_id) if s in row]
             mean = sum(placed) / len(placed) if placed else float(rank[activity_id])
             return mean, rank[activity_id]
 

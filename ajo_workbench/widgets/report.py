@@ -14,8 +14,8 @@ import ipywidgets as widgets
 import polars as pl
 
 from ajo_workbench.model.definition import CampaignDefinition
-from ajo_workbench.model.graph import topological_order
 from ajo_workbench.widgets.frames import to_grid
+from ajo_workbench.widgets.layout import drawing_order
 from ajo_workbench.widgets.palette import colour
 
 BAR_HEIGHT = 18
@@ -43,7 +43,7 @@ def report_frame(definition: CampaignDefinition, tasks: pl.DataFrame) -> pl.Data
     """
     by_id = {row["activity_id"]: row for row in tasks.iter_rows(named=True)}
     rows = []
-    for activity_id in topological_order(definition):
+    for activity_id in drawing_order(definition):
         activity = definition.activity(activity_id)
         task = by_id.get(activity_id, {})
         outputs: dict[str, int] = json.loads(task.get("output_counts") or "{}")

@@ -208,7 +208,9 @@ class Workbench(widgets.VBox):
 
     def close(self) -> None:
         """Stop following executions and close every part of the widget."""
-        self.follower.close()
+        follower = getattr(self, "follower", None)  # None if __init__ failed early
+        if follower is not None:
+            follower.close()
         super().close()
 
     def _live_refresh(self) -> None:

@@ -52,3 +52,29 @@ def test_an_activity_sits_after_its_furthest_source() -> None:
         }
     )
     assert layers(definition) == [["a", "b"], ["c"], ["u"], ["end"]]
+
+
+def broken_shape() -> dict[str, Any]:
+    """A canvas with a cycle (b, c) and a transition to an unknown activity."""
+    where = "country = 'FR'"
+    return {
+        "id": "broken",
+        "activities": [
+            {"id": "a", "type": "build_audience", "where": where},
+            {"id": "b", "type": "build_audience", "where": where},
+            {"id": "c", "type": "build_audience", "where": where},
+            {"id": "end", "type": "end"},
+        ],
+        "transitions": [
+            {"id": "t1", "from": "a", "to": "b"},
+            {"id": "t2", "from": "b", "to": "c"},
+            {"id": "t3", "from": "c", "to": "b"},
+            {"id": "t4", "from": "c", "to": "end"},
+            {"id": "t5", "from": "c", "to": "nowhere"},
+        ],
+    }
+
+
+def test_a_cycle_or_an_unknown_end_still_has_a_layout() -> None:
+    definition = parse_definition(broken_shape())
+    assert layers(definition) == [["a"], ["b"], ["c"], ["end"]]

@@ -322,3 +322,23 @@ def test_a_failing_task_turns_red_and_raises_an_alert(
     assert "the end is broken" in bench.header.alerts_list.children[0].description
     assert {"resume", "stop"} <= set(bench.actions.enabled())
     assert "error: 1" in bench.canvas.legend.value
+
+
+def test_a_broken_canvas_is_shown_with_its_alerts(workspace: ajo.Workspace) -> None:
+    from .test_layout import broken_shape
+
+    bench = Workbench(workspace.load_campaign(broken_shape()))
+    try:
+        assert set(bench.canvas.nodes) == {"a", "b", "c", "end"}
+        assert set(bench.canvas.edges) == {"t1", "t2", "t3", "t4"}  # not t5
+        codes = {alert.code for alert in bench.header.alerts}
+        assert {"CYCLE", "DANGLING_TRANSITION"} <= codes
+        assert bench.actions.enabled() == ["duplicate", "delete"]
+        dangling = next(
+            b for b in bench.header.alerts_list.children if "t5" in b.description
+        )
+        dangling.click()
+        assert bench.selected == ("transition", "t5")
+        assert bench.errors.last is None
+    finally:
+        bench.close()
