@@ -181,7 +181,9 @@ def deduplication(context: ActivityContext) -> ActivityResult:
         )
 
     complete = full.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
-    crowded = complete.filter(pl.len().over(keys) > 1)
+    # Grouping by a hash of the keys is much faster than by strings; a collision
+    # only makes a row a candidate, and unique() below compares the keys.
+    crowded = complete.filter(pl.len().over(pl.struct(keys).hash()) > 1)
     ordered = context.order(crowded, list(activity.get("order_by") or []), context.path)
     last = activity.get("keep") == "last"
     chosen = ordered.unique(subset=keys, keep="last" if last else "first").select(key)
