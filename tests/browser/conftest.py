@@ -6,6 +6,7 @@ Without a browser the tests fail with a clear message when the environment varia
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -146,18 +147,28 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def quiet_settings(folder: Path) -> Path:
+    """User settings of their own for the test's JupyterLab: no news, no toasts
+    (they would cover the grids), whatever the machine's own settings say."""
+    plugin = folder / "@jupyterlab" / "apputils-extension"
+    plugin.mkdir(parents=True, exist_ok=True)
+    quiet = {"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}
+    (plugin / "notification.jupyterlab-settings").write_text(json.dumps(quiet))
+    return folder
+
+
 @pytest.fixture
 def lab(site: Path, browser: Any) -> Iterator[Server]:
     """JupyterLab on 127.0.0.1 with a token, its app exposed to the page."""
     port, token = free_port(), secrets.token_hex(16)
     ARTIFACTS.mkdir(exist_ok=True)
+    settings = quiet_settings(site / ".lab-settings")
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        f"--LabApp.user_settings_dir={settings}",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={site}", "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-        "jupyterlab.NeverCheckForUpdate",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     process = serve(

@@ -14,7 +14,6 @@ from .test_workbench_in_browser import (
     GREEN,
     KERNEL_IDLE,
     canvas,
-    dismiss_news,
     no_broken_widgets,
     wait_text,
 )
@@ -73,7 +72,6 @@ def test_a_200_activity_canvas_stays_responsive(
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
     page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
-    dismiss_news(page)
     drawn = canvas(page)
     assert len(drawn["nodes"]) == ACTIVITIES
 

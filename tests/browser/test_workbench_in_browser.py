@@ -100,13 +100,6 @@ def click_edge(page: Any, edge_id: str, shows: str) -> None:
     raise AssertionError(f"three clicks on {edge_id} did not select it")
 
 
-def dismiss_news(page: Any) -> None:
-    """Answer JupyterLab's question about fetching news (it would hide the grid)."""
-    no = page.get_by_role("button", name="No", exact=True)
-    if no.count():
-        no.first.click()
-
-
 def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> None:
     page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
@@ -115,7 +108,6 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
     page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
     page.locator(".ajo-workbench").scroll_into_view_if_needed()
-    dismiss_news(page)
 
     # The notebook's own test execution painted every activity green.
     wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}")
