@@ -271,6 +271,59 @@ def test_enrichment_keeps_every_row(
         assert top == (max(amounts) if amounts else -1.0)
 
 
+@settings(max_examples=60, deadline=None)
+@given(profile_rows, purchase_rows)
+def test_enrichment_filtered_aggregates_of_no_rows_are_null(
+    rows: list[tuple[str | None, int, str | None]],
+    purchases: list[tuple[int, int]],
+) -> None:
+    tables = make_tables(rows, purchases)
+    population = tables.frames["profiles"].select("profile_id")
+    big = "amount >= 20"
+    out = run_activity(
+        tables,
+        "enrichment",
+        [population],
+        attributes=[
+            {
+                "name": "low",
+                "link": "purchases",
+                "aggregate": "min",
+                "column": "amount",
+            },
+            {
+                "name": "avg",
+                "link": "purchases",
+                "aggregate": "mean",
+                "column": "amount",
+                "where": big,
+            },
+            {
+                "name": "big_total",
+                "link": "purchases",
+                "aggregate": "sum",
+                "column": "amount",
+                "where": big,
+            },
+            {
+                "name": "big_count",
+                "link": "purchases",
+                "aggregate": "count",
+                "where": big,
+            },
+        ],
+    )["out"]
+
+    assert keys(out) == keys(population)
+    for profile_id, low, avg, big_total, big_count in out.iter_rows():
+        amounts = [float(a) for p, a in purchases if p == profile_id]
+        large = [a for a in amounts if a >= 20]
+        assert low == (min(amounts) if amounts else None)
+        assert avg == (sum(large) / len(large) if large else None)
+        assert big_total == (sum(large) if large else None)
+        assert big_count == len(large)
+
+
 def test_enrichment_lookup_over_a_one_to_one_link() -> None:
     tables = make_tables([("FR", 1, "a@x"), ("BE", 2, None)], [(2, 5), (1, 7)])
     population = tables.frames["purchases"].select("purchase_id")

@@ -198,3 +198,39 @@ def test_flow_example_against_plain_polars(sim_workspace: ajo.Workspace) -> None
     assert run.count("t7") == (new.height if large else 0)
     assert run.count("t9") == (mailable.height if large else 0)
     assert run.task_status("small") == ("not_run" if large else "success")
+
+
+def test_files_example_against_plain_polars(
+    workspace: ajo.Workspace, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(EXAMPLES.parent)  # the example names its file from there
+    run = workspace.load_campaign(EXAMPLES / "store-visitors.json").start().wait(60)
+    assert run.state == "finished", run.error
+
+    raw = pl.read_csv(EXAMPLES / "data" / "store-visits.csv", infer_schema=False)
+    typed = raw.select(
+        pl.col("customer").cast(pl.Int64, strict=False),
+        pl.col("score").cast(pl.Int64, strict=False),
+        pl.col("visited").str.to_date(strict=False),
+    )
+    good = typed.drop_nulls()
+    profiles = workspace.table("profiles")
+    purchases = workspace.table("purchases")
+    known = good.filter(pl.col("customer").is_in(profiles["profile_id"].implode()))
+    engaged = known.filter(pl.col("score") >= 30)
+    bought = purchases.filter(pl.col("profile_id").is_in(engaged["customer"].implode()))
+    big = bought.filter(pl.col("amount") >= 100)
+    buyers = profiles.filter(pl.col("profile_id").is_in(big["profile_id"].implode()))
+    texted = buyers.filter(pl.col("phone").is_not_null() & pl.col("sms_consent"))
+
+    assert raw.height - good.height == 3  # the file's three bad rows
+    assert run.count("t1") == good.height
+    assert run.count("t2") == 3
+    assert run.count("t3") == known.height
+    assert run.count("t4") == good.height - known.height
+    assert run.count("t5") == engaged.height
+    assert run.count("t6") == bought.height
+    assert run.count("t7") == big.height
+    assert run.count("t8") == buyers.height
+    assert run.count("t9") == texted.height
+    assert big.height > 0
