@@ -87,6 +87,23 @@ subset_specs = st.lists(
 )
 
 
+def subsets_of(
+    specs: list[tuple[str, int | None, float | None]], random: bool = False
+) -> list[dict[str, object]]:
+    """Split subsets: a limit ordered by score, or a percentage (drawn at random)."""
+    subsets: list[dict[str, object]] = []
+    for index, (condition, limit, percent) in enumerate(specs):
+        subset: dict[str, object] = {"label": f"s{index}", "where": condition}
+        if limit is not None:
+            subset.update(limit=limit, order_by=["score DESC"])
+        elif percent is not None:
+            subset["limit_percent"] = percent
+            if random:
+                subset.update(random=True, seed=index)
+        subsets.append(subset)
+    return subsets
+
+
 @settings(max_examples=60, deadline=None)
 @given(profile_rows, purchase_rows, subset_specs, st.booleans())
 def test_split_outputs_are_disjoint_and_cover_the_input(
@@ -97,14 +114,7 @@ def test_split_outputs_are_disjoint_and_cover_the_input(
 ) -> None:
     tables = make_tables(rows, purchases)
     population = tables.frames["profiles"].select("profile_id")
-    subsets = []
-    for index, (condition, limit, percent) in enumerate(specs):
-        subset: dict[str, object] = {"label": f"s{index}", "where": condition}
-        if limit is not None:
-            subset.update(limit=limit, order_by=["score DESC"])
-        elif percent is not None:
-            subset["limit_percent"] = percent
-        subsets.append(subset)
+    subsets = subsets_of(specs)
 
     outputs = run_activity(
         tables,
@@ -353,14 +363,7 @@ def test_carried_attributes_never_change_a_split(
 ) -> None:
     tables = make_tables(rows, purchases)
     population = tables.frames["profiles"].select("profile_id")
-    subsets: list[dict[str, object]] = []
-    for index, (condition, limit, percent) in enumerate(specs):
-        subset: dict[str, object] = {"label": f"s{index}", "where": condition}
-        if limit is not None:
-            subset.update(limit=limit, order_by=["score DESC"])
-        elif percent is not None:
-            subset.update(limit_percent=percent, random=True, seed=index)
-        subsets.append(subset)
+    subsets = subsets_of(specs, random=True)
     options = {"subsets": subsets, "complement": True, "overlapping": overlapping}
 
     lean = run_activity(tables, "split", [population], **options)
