@@ -47,7 +47,6 @@ class FilteredGrid(widgets.VBox):
         widths: dict[str, int] | None = None,
         guard: Callable[[Callable[[Any], None]], Callable[[Any], None]] | None = None,
     ) -> None:
-        self.default_columns = list(columns)
         self.level_column = level_column
         self.time_column = time_column
         self.limit = limit
@@ -76,13 +75,10 @@ class FilteredGrid(widgets.VBox):
         )
         self.grid.add_class(f"ajo-grid-{level_column}")
         changed = guard(self._changed) if guard else self._changed
-        for control in (self.search, self.activity, self.level, self.since):
+        controls = (self.search, self.activity, self.level, self.since, self.until)
+        for control in (*controls, self.columns):
             control.observe(changed, "value")
-        self.until.observe(changed, "value")
-        self.columns.observe(changed, "value")
-        filters = widgets.HBox(
-            [self.search, self.activity, self.level, self.since, self.until]
-        )
+        filters = widgets.HBox(list(controls))
         chooser = widgets.HBox([widgets.Label("columns:"), self.columns, self.count])
         super().__init__([filters, chooser, self.grid])
 
