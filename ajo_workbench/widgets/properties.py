@@ -8,6 +8,7 @@ and *Preview results*, paged: only the current page is sent to the browser.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -74,7 +75,12 @@ class Preview:
 class PropertiesPane(widgets.VBox):
     """Details of the selected activity or transition."""
 
-    def __init__(self, page_size: int = PAGE_SIZE, guard: Guard = unguarded) -> None:
+    def __init__(
+        self,
+        page_size: int = PAGE_SIZE,
+        guard: Guard = unguarded,
+        on_confirm: Callable[[], None] | None = None,
+    ) -> None:
         self.page_size = page_size
         self.title = widgets.HTML("<i>Click an activity or a transition.</i>")
         self.details = widgets.HTML()
@@ -99,6 +105,14 @@ class PropertiesPane(widgets.VBox):
             ],
             layout=widgets.Layout(display="none"),
         )
+        self.confirm_button = widgets.Button(
+            description="Confirm send",
+            button_style="warning",
+            disabled=True,
+            layout=widgets.Layout(display="none", width="auto"),
+        )
+        self._on_confirm = on_confirm
+        self.confirm_button.on_click(guard("Confirm send")(self._confirm_clicked))
         self.schema_button.on_click(guard("Preview schema")(self._schema_clicked))
         self.results_button.on_click(guard("Preview results")(self._results_clicked))
         self.previous_button.on_click(guard("previous page")(self._previous_clicked))
@@ -107,7 +121,7 @@ class PropertiesPane(widgets.VBox):
         self.page = 0
         self.showing: tuple[str, str] | None = None
         super().__init__(
-            [self.title, self.details, self.preview_box],
+            [self.title, self.confirm_button, self.details, self.preview_box],
             layout=widgets.Layout(min_width="320px", padding="0 0 0 8px"),
         )
 
@@ -120,11 +134,20 @@ class PropertiesPane(widgets.VBox):
         execution: Execution | None,
         task: dict[str, Any] | None,
         logs: pl.DataFrame,
+        confirm_refused: str | None = "",
     ) -> None:
-        """An activity's settings, its task and its last log lines."""
+        """An activity's settings, its task and its last log lines.
+
+        A channel activity also gets its Confirm send button, enabled unless
+        ``confirm_refused`` says why the lifecycle refuses it.
+        """
         activity = definition.activity(activity_id)
         self.showing = ("activity", activity_id)
         self.preview_box.layout.display = "none"
+        channel = activity.spec.category == "channel"
+        self.confirm_button.layout.display = None if channel else "none"
+        self.confirm_button.disabled = confirm_refused is not None
+        self.confirm_button.tooltip = confirm_refused or "let this activity send"
         self.title.value = (
             f"<b>{escape(activity.label or activity.id)}</b> "
             f"<code>{escape(activity.id)}</code> · {escape(activity.type)} "
@@ -171,6 +194,7 @@ class PropertiesPane(widgets.VBox):
         """A transition's ends and count, with its preview buttons."""
         transition = definition.transition(transition_id)
         self.showing = ("transition", transition_id)
+        self.confirm_button.layout.display = "none"
         port = "" if transition.port == "out" else f" (port {transition.port})"
         self.title.value = (
             f"<b>Transition</b> <code>{escape(transition.id)}</code>: "
@@ -213,6 +237,11 @@ class PropertiesPane(widgets.VBox):
         self.previous_button.disabled = number == 0
         self.next_button.disabled = number >= preview.pages - 1
         return rows
+
+    def _confirm_clicked(self, _: Any) -> None:
+        if self._on_confirm is None:
+            raise ValueError("this pane was made without a Confirm send action")
+        self._on_confirm()
 
     def _schema_clicked(self, _: Any) -> None:
         self.show_schema()

@@ -92,6 +92,7 @@ class Workbench(widgets.VBox):
         self._lock = threading.RLock()
         self._seen_state: str | None = None
         self._validated: list[Alert] | None = None
+        self._available: dict[str, str | None] = {}
 
         self.errors = ErrorArea()
         self.notice = widgets.HTML()
@@ -99,7 +100,9 @@ class Workbench(widgets.VBox):
         self.header = Header(self.select, guard=self._guard)
         self.actions = ActionBar(self.act, guard=self._guard)
         self.canvas = Canvas(self.definition, self.select, guard=self._guard)
-        self.properties = PropertiesPane(page_size, guard=self._guard)
+        self.properties = PropertiesPane(
+            page_size, guard=self._guard, on_confirm=self._confirm
+        )
         self.logs = FilteredGrid(
             LOG_COLUMNS, "level", "time", widths=WIDTHS, guard=self._on_filter
         )
@@ -201,7 +204,8 @@ class Workbench(widgets.VBox):
                 definition = self.campaign.definition
                 self._validated = self.campaign.workspace.validate(definition)
             validated = self._validated
-            self.actions.update(self.campaign.available_actions(validated))
+            self._available = self.campaign.available_actions(validated)
+            self.actions.update(self._available)
             found = execution.alerts if execution is not None else []
             self._show_campaign(validated + found)
             self._show_execution()
@@ -273,11 +277,15 @@ class Workbench(widgets.VBox):
             rows = tasks.filter(pl.col("activity_id") == element_id)
             task = rows.row(0, named=True) if rows.height else None
         logs = self.campaign.logs if logs is None else logs
+        refused = self._available.get("confirm_send", "")
         self.properties.show_activity(
-            self.definition, element_id, execution, task, logs
+            self.definition, element_id, execution, task, logs, refused
         )
 
     # -- executions ----------------------------------------------------------------
+
+    def _confirm(self) -> None:
+        self.act("confirm_send")
 
     def _switch(self, execution: Execution) -> None:
         with self._lock:

@@ -342,3 +342,17 @@ def test_a_broken_canvas_is_shown_with_its_alerts(workspace: ajo.Workspace) -> N
         assert bench.errors.last is None
     finally:
         bench.close()
+
+
+def test_a_channel_activity_offers_confirm_send(bench: Workbench) -> None:
+    confirm = bench.properties.confirm_button
+    bench.select("activity", "mail_big")
+    assert confirm.layout.display is None and confirm.disabled
+    assert confirm.tooltip == "the campaign is draft; confirm_send needs: closed, live"
+    confirm.click()  # refused: shown, and the refusal is in the campaign's log
+    assert bench.errors.last is not None
+    assert bench.errors.last.startswith("Confirm send refused: ")
+    refusals = bench.campaign.logs.filter(pl.col("action") == "confirm_send")
+    assert refusals["level"].to_list() == ["warning"]
+    bench.select("activity", "segments")
+    assert confirm.layout.display == "none"
