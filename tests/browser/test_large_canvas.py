@@ -14,7 +14,9 @@ from .test_workbench_in_browser import (
     GREEN,
     KERNEL_IDLE,
     canvas,
+    click_element,
     no_broken_widgets,
+    wait_drawn,
     wait_text,
 )
 
@@ -72,8 +74,9 @@ def test_a_200_activity_canvas_stays_responsive(
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
     page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+    # t0, one transition into each enrichment, and ten into the end
+    wait_drawn(page, ACTIVITIES, 208)
     drawn = canvas(page)
-    assert len(drawn["nodes"]) == ACTIVITIES
 
     page.locator(".ajo-action-start").click()
     clicked = time.monotonic()
@@ -83,14 +86,11 @@ def test_a_200_activity_canvas_stays_responsive(
     assert {n["colour"] for n in drawn["nodes"]} == {GREEN}
     assert all(e["label"] for e in drawn["edges"])  # every edge has its count
 
-    node = next(n for n in drawn["nodes"] if n["id"] == "e9_10")
-    asked = time.monotonic()
-    page.mouse.click(node["x"], node["y"])
-    answered = wait_text(page, ".ajo-workbench", "e9_10 · enrichment", timeout=10)
+    answer = click_element(page, "nodes", "e9_10", "e9_10 · enrichment")
     no_broken_widgets(page)
     page.screenshot(path=str(ARTIFACTS / "lab-200-activities.png"), full_page=True)
     (ARTIFACTS / "large-canvas-timings.txt").write_text(
         f"{ACTIVITIES} activities: {done - clicked:.2f} s from Start to the last "
-        f"update; a click on a node answered in {answered - asked:.2f} s\n"
+        f"update; a click on a node answered in {answer:.2f} s\n"
     )
-    assert answered - asked < 3.0
+    assert answer < 3.0

@@ -9,6 +9,7 @@ from .conftest import ARTIFACTS, Server
 
 NOTEBOOK = "notebooks/01-quickstart.ipynb"
 ACTIVITIES = 8
+TRANSITIONS = 9
 GREEN = "rgb(67,160,71)"
 BROKEN = ("Error displaying widget", "javascript error", "Click to show javascript")
 
@@ -60,6 +61,18 @@ INKED_PIXELS = """(selector) => {
 }"""
 
 
+def wait_drawn(page: Any, nodes: int, edges: int, timeout: float = 60) -> None:
+    """Wait until the canvas holds its nodes and edges (their models arrive one by
+    one after the cell has run)."""
+    page.wait_for_function(
+        "([n, e]) => { const el = document.querySelector('.ajo-canvas');"
+        " const cy = el && el._cyreg && el._cyreg.cy;"
+        " return !!cy && cy.nodes().length === n && cy.edges().length === e; }",
+        arg=[nodes, edges],
+        timeout=timeout * 1000,
+    )
+
+
 def canvas(page: Any) -> dict[str, Any]:
     state = page.evaluate(CANVAS_STATE)
     assert state is not None, "the canvas has no cytoscape instance"
@@ -83,21 +96,22 @@ def wait_text(page: Any, selector: str, text: str, timeout: float = 30) -> float
     raise AssertionError(f"no {selector} with {text!r} within {timeout} s: {found}")
 
 
-def click_edge(page: Any, edge_id: str, shows: str) -> None:
-    """Click the middle of an edge with the mouse until the workbench shows it.
+def click_element(page: Any, group: str, element_id: str, shows: str) -> float:
+    """Click a node or an edge with the mouse until the workbench shows ``shows``;
+    returns the seconds from the click that worked to the answer.
 
-    The first click can land while the canvas is still settling after a refresh,
-    so the position is read again before each of at most three clicks.
+    A click can land while the canvas is still settling after a refresh, so the
+    position is read again before each of at most three clicks.
     """
     for attempt in range(3):
-        edge = next(e for e in canvas(page)["edges"] if e["id"] == edge_id)
-        page.mouse.click(edge["x"], edge["y"])
+        element = next(e for e in canvas(page)[group] if e["id"] == element_id)
+        clicked = time.monotonic()
+        page.mouse.click(element["x"], element["y"])
         try:
-            wait_text(page, ".ajo-workbench", shows, timeout=5)
-            return
+            return wait_text(page, ".ajo-workbench", shows, timeout=5) - clicked
         except AssertionError:
             page.screenshot(path=str(ARTIFACTS / f"missed-click-{attempt}.png"))
-    raise AssertionError(f"three clicks on {edge_id} did not select it")
+    raise AssertionError(f"three clicks on {element_id} did not select it")
 
 
 def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> None:
@@ -110,9 +124,10 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
     page.locator(".ajo-workbench").scroll_into_view_if_needed()
 
     # The notebook's own test execution painted every activity green.
+    wait_drawn(page, ACTIVITIES, TRANSITIONS)
     wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}")
     drawn = canvas(page)
-    assert len(drawn["nodes"]) == ACTIVITIES and len(drawn["edges"]) == 9
+    assert len(drawn["nodes"]) == ACTIVITIES and len(drawn["edges"]) == TRANSITIONS
     shapes = {n["id"]: n["shape"] for n in drawn["nodes"]}
     assert shapes["members"] == "round-rectangle" and shapes["mail_big"] == "ellipse"
     no_broken_widgets(page)
@@ -134,7 +149,7 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
     page.screenshot(path=str(ARTIFACTS / "lab-after-start.png"), full_page=True)
 
     # Click transition t3 (dedup to segments), then page through its rows.
-    click_edge(page, "t3", "Transition t3: dedup")
+    click_element(page, "edges", "t3", "Transition t3: dedup")
     empty = page.evaluate(INKED_PIXELS, ".ajo-preview-grid")
     page.get_by_role("button", name="Preview results").click()
     wait_text(page, ".ajo-workbench", "page 1 of 20 (995 rows)")
@@ -158,9 +173,7 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
 
     # Clicking an activity filters the Tasks tab to it; the Report has its chart.
     page.locator(".ajo-workbench input[placeholder='search']").first.fill("")
-    segments = next(n for n in canvas(page)["nodes"] if n["id"] == "segments")
-    page.mouse.click(segments["x"], segments["y"])
-    wait_text(page, ".ajo-workbench", "output big")
+    click_element(page, "nodes", "segments", "output big")
     page.get_by_role("tab", name="Tasks").click()
     wait_text(page, ".ajo-workbench", "1 of 8 rows")
     page.screenshot(path=str(ARTIFACTS / "lab-tasks.png"), full_page=True)
@@ -172,6 +185,7 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
 def test_the_same_notebook_renders_under_voila(voila: Server, page: Any) -> None:
     page.goto(f"{voila.url}/?token={voila.token}", timeout=120_000)
     page.wait_for_selector(".ajo-canvas canvas", timeout=120_000)
+    wait_drawn(page, ACTIVITIES, TRANSITIONS)
     wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}", timeout=60)
     drawn = canvas(page)
     assert len(drawn["nodes"]) == ACTIVITIES
