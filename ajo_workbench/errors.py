@@ -9,7 +9,8 @@ Every error the project raises on purpose derives from one root::
     ├── ValidationError                alerts of level error block an action
     ├── LifecycleError                 an action is refused in the campaign's status
     ├── ExecutionError                 an activity failed while it ran
-    └── WorkspaceError                 the workspace folder or database is unusable
+    ├── WorkspaceError                 the workspace folder or database is unusable
+    └── TemplateError (ValueError)     a message can't be rendered for a recipient
 
 Messages start lower-case and say what was wrong, the value, and what is allowed.
 """
@@ -88,3 +89,7 @@ class ExecutionError(WorkbenchError):
 
 class WorkspaceError(WorkbenchError):
     """The workspace folder or its database can't be used."""
+
+
+class TemplateError(WorkbenchError, ValueError):
+    """A channel template doesn't parse, misses a value, or leaves the sandbox."""

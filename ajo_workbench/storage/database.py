@@ -17,7 +17,7 @@ from typing import Any
 
 from ajo_workbench.errors import WorkspaceError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -105,6 +105,37 @@ CREATE TABLE IF NOT EXISTS tables (
     rows INTEGER NOT NULL,
     imported_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS send_ledger (
+    campaign_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+    campaign_version INTEGER,
+    channel TEXT NOT NULL,
+    address TEXT,
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, execution_id, activity_id, profile_id)
+);
+CREATE INDEX IF NOT EXISTS send_ledger_state ON send_ledger (execution_id, state);
+CREATE TABLE IF NOT EXISTS feedback_events (
+    timestamp TEXT NOT NULL,
+    campaign_id TEXT NOT NULL,
+    campaign_version INTEGER,
+    execution_id TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    message_id TEXT,
+    profile_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    address TEXT,
+    status TEXT NOT NULL,
+    failure_reason TEXT,
+    failure_type TEXT,
+    exclusion_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_events_execution
+    ON feedback_events (execution_id, activity_id);
 """
 
 

@@ -1,0 +1,160 @@
+"""The SMTP provider: e-mail through a real mail server, one recipient per message.
+
+The server's answer for each recipient becomes the outcome: 2xx is ``sent``, 5xx a
+hard ``bounce``, 4xx and lost connections a soft, transient ``error``. One connection
+is kept open across messages and opened again after a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from ajo_workbench.delivery.outcome import (
+    SENT,
+    Outcome,
+    bounce,
+    hard_error,
+    soft_error,
+)
+from ajo_workbench.delivery.templates import RenderedMessage
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_DOMAIN = "ajo-workbench.invalid"
+"""The domain part of Message-ID headers."""
+
+
+class SmtpProvider:
+    """Sends e-mail through an SMTP server.
+
+    Parameters
+    ----------
+    host, port
+        The server.
+    starttls
+        Upgrade the connection with STARTTLS before sending.
+    username, password
+        Log in with these when both are given.
+    sender
+        The From address of messages whose activity sets no ``sender``.
+    timeout
+        Seconds to wait for the server on each command.
+
+    Notes
+    -----
+    A connection lost after the server took the message but before it answered is
+    reported as a transient error, so the retry may deliver a second copy; SMTP gives
+    no way to tell the two apart.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        *,
+        starttls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        sender: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.starttls = starttls
+        self.username = username
+        self.password = password
+        self.sender = sender
+        self.timeout = timeout
+        self._connection: smtplib.SMTP | None = None
+
+    def __repr__(self) -> str:
+        return f"SmtpProvider({self.host!r}, {self.port})"
+
+    def __enter__(self) -> SmtpProvider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, message: RenderedMessage) -> Outcome:
+        """Send one message and turn the server's answer into an outcome."""
+        sender = message.sender or self.sender
+        if not sender:
+            return hard_error("smtp: the message has no sender and none is configured")
+        if not message.address:
+            return bounce("smtp: the message has no recipient address")
+        email = _email(message, sender)
+
+        try:
+            connection = self._connect()
+            connection.send_message(email, from_addr=sender, to_addrs=[message.address])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, text = next(iter(error.recipients.values()), (0, b""))
+            return _answer(code, text, "recipient refused", recipient=True)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            recipient = isinstance(error, smtplib.SMTPDataError)
+            return _answer(error.smtp_code, error.smtp_error, "refused", recipient)
+        except smtplib.SMTPResponseException as error:
+            self._drop()
+            return _answer(error.smtp_code, error.smtp_error, "server answered", False)
+        except (smtplib.SMTPException, OSError) as error:
+            self._drop()
+            return soft_error(f"smtp: {self.host}:{self.port}: {error or type(error)}")
+        return SENT
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            return self._connection
+        connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            connection.ehlo()
+            if self.starttls:
+                connection.starttls(context=ssl.create_default_context())
+                connection.ehlo()
+            if self.username and self.password:
+                connection.login(self.username, self.password)
+        except BaseException:
+            connection.close()
+            raise
+        logger.debug("connected to smtp server %s:%s", self.host, self.port)
+        self._connection = connection
+        return connection
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+def _email(message: RenderedMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.address
+    email["Subject"] = message.subject or ""
+    email["Message-ID"] = make_msgid(idstring=message.message_id, domain=MESSAGE_DOMAIN)
+    email["X-Ajo-Message-Id"] = message.message_id
+    email.set_content(message.body, subtype="html" if message.html else "plain")
+    return email
+
+
+def _answer(code: int, text: bytes | str, what: str, recipient: bool) -> Outcome:
+    said = text.decode(errors="replace") if isinstance(text, bytes) else text
+    reason = f"smtp {code}: {what}: {said}".strip()
+    if 200 <= code < 400:
+        return SENT
+    if 500 <= code < 600:
+        return bounce(reason) if recipient else hard_error(reason)
+    return soft_error(reason)
