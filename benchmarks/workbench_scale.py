@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/workbench_scale.py [--activities 200] [--preview-profiles 10000000]
+    python benchmarks/workbench_scale.py --activities 200 --preview-profiles 10000000
 
 Builds a generated canvas of ``--activities`` activities (an audience, a fork into
 ten branches of enrichments, an end) over small sample data, then times: building
