@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import make_msgid
 
 from ajo_workbench.delivery.outcome import (
@@ -91,7 +92,7 @@ class SmtpProvider:
 
         try:
             connection = self._connect()
-            connection.send_message(email, from_addr=sender, to_addrs=[message.address])
+            connection.sendmail(sender, [message.address], email)
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()), (0, b""))
             return _answer(code, text, "recipient refused", recipient=True)
@@ -139,15 +140,19 @@ class SmtpProvider:
             connection.close()
 
 
-def _email(message: RenderedMessage, sender: str) -> EmailMessage:
-    email = EmailMessage()
+def _email(message: RenderedMessage, sender: str) -> bytes:
+    # The compat32 classes build a message several times faster than EmailMessage,
+    # which matters at thousands of messages per send.
+    email = MIMEText(message.body, "html" if message.html else "plain", "utf-8")
     email["From"] = sender
     email["To"] = message.address
-    email["Subject"] = message.subject or ""
+    subject = message.subject or ""
+    email["Subject"] = (
+        subject if subject.isascii() else Header(subject, "utf-8").encode()
+    )
     email["Message-ID"] = make_msgid(idstring=message.message_id, domain=MESSAGE_DOMAIN)
     email["X-Ajo-Message-Id"] = message.message_id
-    email.set_content(message.body, subtype="html" if message.html else "plain")
-    return email
+    return email.as_bytes()
 
 
 def _answer(code: int, text: bytes | str, what: str, recipient: bool) -> Outcome:

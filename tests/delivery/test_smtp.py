@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
 
 from servers import MailServer, free_port
 
@@ -118,3 +118,16 @@ def test_a_message_without_sender_is_a_hard_error() -> None:
         "hard",
         False,
     )
+
+
+def test_non_ascii_subjects_and_bodies_arrive_intact(smtp_server: MailServer) -> None:
+    message = RenderedMessage(
+        "email", "zoe@example.org", "Grüße, Zoë", "<p>Crème brûlée €5</p>", "m1"
+    )
+    with SmtpProvider("127.0.0.1", smtp_server.port, sender="a@example.org") as smtp:
+        assert smtp.send(message).ok
+    [mail] = smtp_server.received
+    received = message_from_bytes(mail.content, policy=policy.default)
+    assert received["Subject"] == "Grüße, Zoë"
+    assert isinstance(received, EmailMessage)
+    assert received.get_content().strip() == "<p>Crème brûlée €5</p>"
