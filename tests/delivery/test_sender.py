@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from ajo_workbench.delivery import (
     send_population,
 )
 from ajo_workbench.errors import DataError, TemplateError
+from ajo_workbench.storage.database import Database
 
 SETTINGS = {"subject": "Hi {{ first_name }}", "body": "<p>{{ first_name }}</p>"}
 ROWS: list[dict[str, Any]] = [
@@ -183,3 +185,44 @@ def test_a_missing_column_is_a_data_error(send: Callable[..., SendSummary]) -> N
     rows = [{"profile_id": 1, "email": "a@x.org"}]
     with pytest.raises(DataError, match="email 'mail': the population has no column"):
         send(rows)
+
+
+def test_two_senders_of_one_execution_never_send_twice(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    rows = [
+        {"profile_id": n, "email": f"p{n}@x.org", "email_consent": n % 5 != 0}
+        for n in range(400)
+    ]
+    summaries: list[SendSummary] = []
+
+    def sender() -> None:
+        ledger = SendLedger(Database(tmp_path / "workspace.db"), clock)
+        summary = send_population(
+            rows,
+            channel="email",
+            settings={"subject": "s", "body": "b"},
+            campaign_id="spring",
+            campaign_version=1,
+            execution_id="e1",
+            activity_id="mail",
+            ledger=ledger,
+            provider=OutboxProvider(tmp_path / "outbox"),
+            clock=clock,
+        )
+        summaries.append(summary)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    outbox = OutboxProvider(tmp_path / "outbox")
+    assert in_outbox(outbox) == sorted(str(n) for n in range(400) if n % 5 != 0)
+    assert sum(s.sent for s in summaries) == 320
+    assert sum(s.excluded_total for s in summaries) == 80
+    assert all(s.targeted == s.sent + s.excluded_total + s.skipped for s in summaries)
+    events = SendLedger(Database(tmp_path / "workspace.db"), clock).events()
+    assert events.height == 400
+    assert events["profile_id"].n_unique() == 400
