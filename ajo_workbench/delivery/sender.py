@@ -20,8 +20,8 @@ from typing import Any
 
 from ajo_workbench.clock import Clock
 from ajo_workbench.delivery.ledger import DeliveryKey, FeedbackEvent, SendLedger
-from ajo_workbench.delivery.outcome import Provider, deliver
-from ajo_workbench.delivery.templates import render_message
+from ajo_workbench.delivery.outcome import Outcome, Provider, deliver
+from ajo_workbench.delivery.templates import RenderedMessage, render_message
 from ajo_workbench.errors import DataError
 from ajo_workbench.model.catalogue import CHANNEL_ADDRESS, CHANNEL_CONSENT
 
@@ -110,6 +110,7 @@ def send_population(
     should_stop: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] = time.sleep,
     key_column: str = "profile_id",
+    variables: Mapping[str, Any] | None = None,
     attempts: int = 4,
     backoff: float = 0.5,
 ) -> SendSummary:
@@ -142,6 +143,9 @@ def send_population(
         Waits for the rate and between retries (injectable for tests).
     key_column
         The column of the profile key.
+    variables
+        The campaign's variables, which templates read too; a row's column wins
+        over a variable of the same name.
     attempts, backoff
         Passed to :func:`~ajo_workbench.delivery.outcome.deliver`.
 
@@ -157,91 +161,37 @@ def send_population(
     TemplateError
         When a message can't be rendered for a row; nothing was sent for it.
     """
-    address_field = settings.get("address_field") or CHANNEL_ADDRESS[channel]
-    consent_field = CHANNEL_CONSENT[channel]
-    marketing = settings.get("category", "marketing") == "marketing"
-    needed = [key_column, address_field] + ([consent_field] if marketing else [])
     rate = (
         settings.get("rate_per_second") if rate_per_second is None else rate_per_second
     )
+    send = _Send(
+        channel,
+        settings,
+        campaign_version,
+        DeliveryKey(campaign_id, execution_id, activity_id, ""),
+        ledger,
+        key_column,
+        dict(variables or {}),
+        lambda message: deliver(
+            provider, message, attempts=attempts, backoff=backoff, sleep=sleep
+        ),
+    )
     pacer = _Pacer(rate, clock, sleep)
-    done = ledger.profiles(campaign_id, execution_id, activity_id)
-    summary = SendSummary()
     started = clock.now()
 
     for row in rows:
         if should_stop():
-            summary.stopped = True
+            send.summary.stopped = True
             break
-        summary.targeted += 1
-        for column in needed:
-            if column not in row:
-                raise DataError(
-                    f"{channel} {activity_id!r}: the population has no column "
-                    f"{column!r} (columns: {', '.join(sorted(row))})"
-                )
-        profile_id = str(row[key_column])
-        if profile_id in done:
-            summary.skipped += 1
-            continue
-        key = DeliveryKey(campaign_id, execution_id, activity_id, profile_id)
+        send.row(row, pacer)
 
-        address = _address(row[address_field])
-        reason = None
-        if address is None:
-            reason = NO_ADDRESS
-        elif marketing and not _consents(row[consent_field]):
-            reason = NO_CONSENT
-        if reason is not None:
-            event = FeedbackEvent(
-                "exclude", channel, address, campaign_version, exclusion_reason=reason
-            )
-            if ledger.exclude(key, event):
-                summary.excluded[reason] += 1
-            else:
-                summary.skipped += 1
-            continue
-
-        message_id = uuid.uuid4().hex
-        message = render_message(
-            channel,
-            settings,
-            row,
-            activity_id=activity_id,
-            message_id=message_id,
-            profile_id=profile_id,
-        )
-        claimed = ledger.claim(
-            key,
-            message_id,
-            channel=channel,
-            address=address,
-            campaign_version=campaign_version,
-        )
-        if not claimed:
-            summary.skipped += 1
-            continue
-
-        pacer.wait()
-        outcome = deliver(
-            provider, message, attempts=attempts, backoff=backoff, sleep=sleep
-        )
-        ledger.complete(key, FeedbackEvent.of(outcome, message, campaign_version))
-        if outcome.ok:
-            summary.sent += 1
-        elif outcome.status == "bounce":
-            summary.bounced += 1
-        else:
-            summary.errors += 1
-        logger.debug("%s/%s: %s %s", activity_id, profile_id, outcome.status, address)
-
+    summary = send.summary
     summary.elapsed = (clock.now() - started).total_seconds()
+    where = f"{campaign_id}/{execution_id}/{activity_id}"
     logger.info(
-        "%s/%s/%s: %d targeted, %d sent, %d bounced, %d errors, %d excluded, "
+        "%s: %d targeted, %d sent, %d bounced, %d errors, %d excluded, "
         "%d skipped in %.1f s",
-        campaign_id,
-        execution_id,
-        activity_id,
+        where,
         summary.targeted,
         summary.sent,
         summary.bounced,
@@ -251,11 +201,105 @@ def send_population(
         summary.elapsed,
     )
     if summary.stopped:
-        logger.warning(
-            "%s/%s/%s: stopped after %d rows",
-            campaign_id,
-            execution_id,
-            activity_id,
-            summary.targeted,
-        )
+        logger.warning("%s: stopped after %d rows", where, summary.targeted)
     return summary
+
+
+class _Send:
+    """One activity's send: the steps each row goes through."""
+
+    def __init__(
+        self,
+        channel: str,
+        settings: Mapping[str, Any],
+        campaign_version: int | None,
+        activity: DeliveryKey,
+        ledger: SendLedger,
+        key_column: str,
+        variables: dict[str, Any],
+        deliver: Callable[[RenderedMessage], Outcome],
+    ) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.version = campaign_version
+        self.activity = activity
+        self.ledger = ledger
+        self.key_column = key_column
+        self.variables = variables
+        self.deliver = deliver
+        self.address_field = settings.get("address_field") or CHANNEL_ADDRESS[channel]
+        self.consent_field = CHANNEL_CONSENT[channel]
+        self.marketing = settings.get("category", "marketing") == "marketing"
+        self.needed = [key_column, self.address_field]
+        if self.marketing:
+            self.needed.append(self.consent_field)
+        self.done = ledger.profiles(*activity[:3])
+        self.summary = SendSummary()
+
+    def row(self, row: Mapping[str, Any], pacer: _Pacer) -> None:
+        """Skip, exclude or send one row."""
+        self.summary.targeted += 1
+        for column in self.needed:
+            if column not in row:
+                raise DataError(
+                    f"{self.channel} {self.activity.activity_id!r}: the population "
+                    f"has no column {column!r} (columns: {', '.join(sorted(row))})"
+                )
+        profile_id = str(row[self.key_column])
+        if profile_id in self.done:
+            self.summary.skipped += 1
+            return
+        key = self.activity._replace(profile_id=profile_id)
+
+        address = _address(row[self.address_field])
+        if address is None:
+            self.exclude(key, address, NO_ADDRESS)
+        elif self.marketing and not _consents(row[self.consent_field]):
+            self.exclude(key, address, NO_CONSENT)
+        else:
+            self.send(key, address, row, pacer)
+
+    def exclude(self, key: DeliveryKey, address: str | None, reason: str) -> None:
+        """Record an exclusion, unless another sender recorded the key first."""
+        event = FeedbackEvent(
+            "exclude", self.channel, address, self.version, exclusion_reason=reason
+        )
+        if self.ledger.exclude(key, event):
+            self.summary.excluded[reason] += 1
+        else:
+            self.summary.skipped += 1
+
+    def send(
+        self, key: DeliveryKey, address: str, row: Mapping[str, Any], pacer: _Pacer
+    ) -> None:
+        """Render, claim, deliver and complete one message."""
+        values = {**self.variables, **row} if self.variables else row
+        message = render_message(
+            self.channel,
+            self.settings,
+            values,
+            activity_id=key.activity_id,
+            message_id=uuid.uuid4().hex,
+            profile_id=key.profile_id,
+        )
+        claimed = self.ledger.claim(
+            key,
+            message.message_id,
+            channel=self.channel,
+            address=address,
+            campaign_version=self.version,
+        )
+        if not claimed:
+            self.summary.skipped += 1
+            return
+
+        pacer.wait()
+        outcome = self.deliver(message)
+        self.ledger.complete(key, FeedbackEvent.of(outcome, message, self.version))
+        if outcome.ok:
+            self.summary.sent += 1
+        elif outcome.status == "bounce":
+            self.summary.bounced += 1
+        else:
+            self.summary.errors += 1
+        logger.debug("%s: %s %s", key.profile_id, outcome.status, address)

@@ -226,3 +226,22 @@ def test_two_senders_of_one_execution_never_send_twice(
     events = SendLedger(Database(tmp_path / "workspace.db"), clock).events()
     assert events.height == 400
     assert events["profile_id"].n_unique() == 400
+
+
+def test_templates_read_campaign_variables_under_row_values(
+    send: Callable[..., SendSummary], outbox: OutboxProvider
+) -> None:
+    rows = [
+        {"profile_id": 1, "email": "a@x.org", "email_consent": True},
+        {"profile_id": 2, "email": "b@x.org", "email_consent": True, "shop": "Lille"},
+    ]
+    settings = {"subject": "{{ discount }}% off", "body": "<p>{{ shop }}</p>"}
+    send(rows, settings=settings, variables={"discount": 15, "shop": "Paris"})
+    messages = sorted(
+        (json.loads(path.read_text()) for path in outbox.messages("email")),
+        key=lambda message: message["profile_id"],
+    )
+    assert [(m["subject"], m["body"]) for m in messages] == [
+        ("15% off", "<p>Paris</p>"),
+        ("15% off", "<p>Lille</p>"),
+    ]
