@@ -22,13 +22,15 @@ from ajo_workbench.clock import Clock
 from ajo_workbench.delivery.ledger import DeliveryKey, FeedbackEvent, SendLedger
 from ajo_workbench.delivery.outcome import Outcome, Provider, deliver
 from ajo_workbench.delivery.templates import RenderedMessage, render_message
-from ajo_workbench.errors import DataError
+from ajo_workbench.errors import DataError, ExecutionError
 from ajo_workbench.model.catalogue import CHANNEL_ADDRESS, CHANNEL_CONSENT
 
 logger = logging.getLogger(__name__)
 
 NO_ADDRESS = "no_address"
 NO_CONSENT = "no_consent"
+ERROR_LIMIT = 10
+"""Failed messages in a row that stop a send by default."""
 
 
 @dataclass
@@ -113,6 +115,7 @@ def send_population(
     variables: Mapping[str, Any] | None = None,
     attempts: int = 4,
     backoff: float = 0.5,
+    error_limit: int | None = ERROR_LIMIT,
 ) -> SendSummary:
     """Send a channel activity's message to every row, at most once per profile.
 
@@ -148,6 +151,11 @@ def send_population(
         over a variable of the same name.
     attempts, backoff
         Passed to :func:`~ajo_workbench.delivery.outcome.deliver`.
+    error_limit
+        Failed messages in a row (after their retries) that stop the send with an
+        error, so a broken provider (a server down, a wrong password) is fixed
+        and the send resumed rather than failing every remaining message; None
+        never stops.
 
     Returns
     -------
@@ -160,6 +168,9 @@ def send_population(
         When a row lacks the key, address or (for marketing) consent column.
     TemplateError
         When a message can't be rendered for a row; nothing was sent for it.
+    ExecutionError
+        When ``error_limit`` messages in a row failed; each has its event, and a
+        later call for the same execution carries on with the rest.
     """
     rate = (
         settings.get("rate_per_second") if rate_per_second is None else rate_per_second
@@ -172,6 +183,7 @@ def send_population(
         ledger,
         key_column,
         dict(variables or {}),
+        error_limit,
         lambda message: deliver(
             provider, message, attempts=attempts, backoff=backoff, sleep=sleep
         ),
@@ -217,6 +229,7 @@ class _Send:
         ledger: SendLedger,
         key_column: str,
         variables: dict[str, Any],
+        error_limit: int | None,
         deliver: Callable[[RenderedMessage], Outcome],
     ) -> None:
         self.channel = channel
@@ -226,6 +239,8 @@ class _Send:
         self.ledger = ledger
         self.key_column = key_column
         self.variables = variables
+        self.error_limit = error_limit
+        self.failed_in_a_row = 0
         self.deliver = deliver
         self.address_field = settings.get("address_field") or CHANNEL_ADDRESS[channel]
         self.consent_field = CHANNEL_CONSENT[channel]
@@ -296,10 +311,19 @@ class _Send:
         pacer.wait()
         outcome = self.deliver(message)
         self.ledger.complete(key, FeedbackEvent.of(outcome, message, self.version))
+        logger.debug("%s: %s %s", key.profile_id, outcome.status, address)
         if outcome.ok:
             self.summary.sent += 1
         elif outcome.status == "bounce":
             self.summary.bounced += 1
         else:
             self.summary.errors += 1
-        logger.debug("%s: %s %s", key.profile_id, outcome.status, address)
+            self.failed_in_a_row += 1
+            if self.error_limit and self.failed_in_a_row >= self.error_limit:
+                raise ExecutionError(
+                    f"{self.channel} {key.activity_id!r}: {self.failed_in_a_row} "
+                    f"messages in a row failed (last: {outcome.failure_reason}); "
+                    "the send stopped, resume it once the provider works"
+                )
+            return
+        self.failed_in_a_row = 0

@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import free_port
 
 from ajo_workbench.clock import SimulatedClock
 from ajo_workbench.delivery import (
     OutboxProvider,
     SendLedger,
     SendSummary,
+    SmtpProvider,
     send_population,
 )
-from ajo_workbench.errors import DataError, TemplateError
+from ajo_workbench.errors import DataError, ExecutionError, TemplateError
 from ajo_workbench.storage.database import Database
 
 SETTINGS = {"subject": "Hi {{ first_name }}", "body": "<p>{{ first_name }}</p>"}
@@ -245,3 +247,37 @@ def test_templates_read_campaign_variables_under_row_values(
         ("15% off", "<p>Paris</p>"),
         ("15% off", "<p>Lille</p>"),
     ]
+
+
+def test_a_broken_provider_stops_the_send_for_a_resume(
+    send: Callable[..., SendSummary], ledger: SendLedger, outbox: OutboxProvider
+) -> None:
+    rows = [
+        {"profile_id": n, "email": f"p{n}@x.org", "email_consent": True}
+        for n in range(12)
+    ]
+    settings = {"subject": "s", "body": "b", "sender": "news@x.org"}
+    down = SmtpProvider("127.0.0.1", free_port(), timeout=2)
+    delays: list[float] = []
+    with pytest.raises(ExecutionError) as caught:
+        send(
+            rows,
+            settings=settings,
+            provider=down,
+            attempts=2,
+            error_limit=5,
+            sleep=delays.append,
+        )
+    assert str(caught.value).startswith(
+        "email 'mail': 5 messages in a row failed (last: smtp: 127.0.0.1:"
+    )
+    assert str(caught.value).endswith("resume it once the provider works")
+    assert delays == [0.5] * 5
+    events = ledger.events()
+    assert events["status"].to_list() == ["error"] * 5
+    assert events["failure_type"].to_list() == ["soft"] * 5
+    assert ledger.pending("e1") == []
+
+    resumed = send(rows, settings=settings)
+    assert (resumed.skipped, resumed.sent) == (5, 7)
+    assert in_outbox(outbox) == sorted(str(n) for n in range(5, 12))
