@@ -15,11 +15,14 @@ from servers import free_port
 from ajo_workbench.clock import SimulatedClock
 from ajo_workbench.delivery import (
     OutboxProvider,
+    Outcome,
+    RenderedMessage,
     SendLedger,
     SendSummary,
     SmtpProvider,
     send_population,
 )
+from ajo_workbench.delivery.outcome import SENT, soft_error
 from ajo_workbench.errors import DataError, ExecutionError, TemplateError
 from ajo_workbench.storage.database import Database
 
@@ -197,6 +200,9 @@ def test_two_senders_of_one_execution_never_send_twice(
         for n in range(400)
     ]
     summaries: list[SendSummary] = []
+    # Create the workspace first: two connections that both create a fresh
+    # database may find it locked while it turns to write-ahead logging.
+    Database(tmp_path / "workspace.db").close()
 
     def sender() -> None:
         ledger = SendLedger(Database(tmp_path / "workspace.db"), clock)
@@ -220,11 +226,13 @@ def test_two_senders_of_one_execution_never_send_twice(
     for thread in threads:
         thread.join()
 
+    assert len(summaries) == 2, "a sender failed"
     outbox = OutboxProvider(tmp_path / "outbox")
     assert in_outbox(outbox) == sorted(str(n) for n in range(400) if n % 5 != 0)
     assert sum(s.sent for s in summaries) == 320
     assert sum(s.excluded_total for s in summaries) == 80
     assert all(s.targeted == s.sent + s.excluded_total + s.skipped for s in summaries)
+    assert any(s.skipped > 0 for s in summaries), "the senders did not overlap"
     events = SendLedger(Database(tmp_path / "workspace.db"), clock).events()
     assert events.height == 400
     assert events["profile_id"].n_unique() == 400
@@ -281,3 +289,22 @@ def test_a_broken_provider_stops_the_send_for_a_resume(
     resumed = send(rows, settings=settings)
     assert (resumed.skipped, resumed.sent) == (5, 7)
     assert in_outbox(outbox) == sorted(str(n) for n in range(5, 12))
+
+
+def test_a_success_between_failures_keeps_the_send_going(
+    send: Callable[..., SendSummary],
+) -> None:
+    class Alternating:
+        def __init__(self) -> None:
+            self.count = 0
+
+        def send(self, message: RenderedMessage) -> Outcome:
+            self.count += 1
+            return soft_error("busy") if self.count % 2 else SENT
+
+    rows = [{"profile_id": n, "email": f"p{n}@x.org"} for n in range(6)]
+    settings = {"subject": "s", "body": "b", "category": "transactional"}
+    summary = send(
+        rows, settings=settings, provider=Alternating(), attempts=1, error_limit=2
+    )
+    assert (summary.sent, summary.errors) == (3, 3)
