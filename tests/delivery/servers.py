@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -65,10 +66,26 @@ class MailServer:
 
 
 @contextmanager
-def mail_server() -> Iterator[MailServer]:
-    """A running :class:`MailServer`, stopped on exit."""
+def mail_server(login: tuple[str, str] | None = None) -> Iterator[MailServer]:
+    """A running :class:`MailServer`, stopped on exit; asks for ``login`` if given."""
     handler = MailServer(port=free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    options: dict[str, Any] = {}
+    if login is not None:
+
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, given: Any
+        ) -> AuthResult:
+            wanted = (login[0].encode(), login[1].encode())
+            ok = (given.login, given.password) == wanted
+            # handled=False makes aiosmtpd answer a refusal with 535 itself.
+            return AuthResult(success=ok, handled=False)
+
+        options = {
+            "authenticator": authenticate,
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port, **options)
     controller.start()
     try:
         yield handler

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
+from pathlib import Path
 
-from servers import MailServer, free_port
+import pytest
+from servers import MailServer, free_port, mail_server
 
 from ajo_workbench.clock import SimulatedClock
 from ajo_workbench.delivery import (
     RenderedMessage,
     SendLedger,
     SmtpProvider,
+    provider_for,
     send_population,
 )
 
@@ -131,3 +134,38 @@ def test_non_ascii_subjects_and_bodies_arrive_intact(smtp_server: MailServer) ->
     assert received["Subject"] == "Grüße, Zoë"
     assert isinstance(received, EmailMessage)
     assert received.get_content().strip() == "<p>Crème brûlée €5</p>"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_credentials_from_the_environment_log_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_SMTP_USER", "robot")
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    message = RenderedMessage("email", "x@example.org", "s", "b", "m1")
+    with mail_server(login=("robot", "s3cret")) as server:
+        config = {
+            "provider": "smtp",
+            "host": "127.0.0.1",
+            "port": server.port,
+            "username_env": "TEST_SMTP_USER",
+            "password_env": "TEST_SMTP_PASSWORD",
+            "sender": "news@example.org",
+        }
+        provider = provider_for("email", {"email": config}, tmp_path)
+        assert provider.send(message).ok
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong")
+        refused = provider_for("email", {"email": config}, tmp_path).send(message)
+        anonymous = SmtpProvider("127.0.0.1", server.port, sender="a@example.org")
+        unknown = anonymous.send(message)
+    assert len(server.received) == 1
+    assert (refused.status, refused.failure_type, refused.transient) == (
+        "error",
+        "hard",
+        False,
+    )
+    assert refused.failure_reason is not None
+    assert refused.failure_reason.startswith("smtp 535: server answered:")
+    assert (unknown.status, unknown.failure_type) == ("error", "hard")
+    assert unknown.failure_reason is not None
+    assert unknown.failure_reason.startswith("smtp 530")
