@@ -45,7 +45,11 @@ FEEDBACK_COLUMNS: Mapping[str, Any] = {
     "failure_type": pl.String,
     "exclusion_reason": pl.String,
 }
-"""The columns of ``ajo_message_feedback_event`` and their types."""
+"""The columns of ``ajo_message_feedback_event`` and their types.
+
+``profile_id`` is text whatever the type of the dimension's key, so one frame holds
+the events of every dimension.
+"""
 
 
 class DeliveryKey(NamedTuple):

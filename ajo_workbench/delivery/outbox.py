@@ -66,6 +66,9 @@ class OutboxProvider:
             (self.folder / channel / name).is_file() for channel in CHANNEL_CONTENT
         )
 
+    def close(self) -> None:
+        """Nothing to release: every message is a file of its own."""
+
     def messages(self, channel: str) -> Iterator[Path]:
         """The files of one channel's messages, in no particular order."""
         folder = self.folder / channel

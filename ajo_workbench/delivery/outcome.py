@@ -62,6 +62,10 @@ class Provider(Protocol):
         """Send ``message``; never raises for a refusal, only answers."""
         ...
 
+    def close(self) -> None:
+        """Release connections; the provider isn't used afterwards."""
+        ...
+
 
 def deliver(
     provider: Provider,

@@ -21,6 +21,9 @@ class Scripted:
         self.sent.append(message.message_id)
         return self.answers.pop(0)
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 def test_transient_outcomes_are_retried_with_growing_delays() -> None:
     delays: list[float] = []

@@ -302,6 +302,9 @@ def test_a_success_between_failures_keeps_the_send_going(
             self.count += 1
             return soft_error("busy") if self.count % 2 else SENT
 
+        def close(self) -> None:
+            """Nothing to release."""
+
     rows = [{"profile_id": n, "email": f"p{n}@x.org"} for n in range(6)]
     settings = {"subject": "s", "body": "b", "category": "transactional"}
     summary = send(
