@@ -7,6 +7,7 @@ from email.message import EmailMessage, Message
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from servers import MailServer, free_port, mail_server
 
 from ajo_workbench.clock import SimulatedClock
@@ -14,6 +15,7 @@ from ajo_workbench.delivery import (
     RenderedMessage,
     SendLedger,
     SmtpProvider,
+    deliver,
     provider_for,
     send_population,
 )
@@ -169,3 +171,24 @@ def test_credentials_from_the_environment_log_in(
     assert (unknown.status, unknown.failure_type) == ("error", "hard")
     assert unknown.failure_reason is not None
     assert unknown.failure_reason.startswith("smtp 530")
+
+
+def test_a_lost_connection_is_opened_again_on_retry() -> None:
+    message = RenderedMessage("email", "x@example.org", "s", "b", "m1")
+    provider = SmtpProvider("127.0.0.1", free_port(), sender="a@example.org")
+    delays: list[float] = []
+    with mail_server() as first:
+        provider.port = first.port
+        assert provider.send(message).ok
+    # The server went away with the open connection; a new one takes its port.
+    handler = MailServer(port=first.port)
+    controller = Controller(handler, hostname="127.0.0.1", port=first.port)
+    controller.start()
+    try:
+        outcome = deliver(provider, message, sleep=delays.append)
+    finally:
+        provider.close()
+        controller.stop()
+    assert (outcome.status, outcome.attempts) == ("sent", 2)
+    assert delays == [0.5]
+    assert len(handler.received) == 1
