@@ -94,6 +94,11 @@ def deliver(
     -------
     Outcome
         The last answer, with ``attempts`` set to the number of tries.
+
+    Raises
+    ------
+    ValueError
+        When ``attempts`` is below 1.
     """
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, got {attempts}")

@@ -5,6 +5,23 @@ address, or without consent for a marketing message, gets an ``exclude`` event; 
 other is rendered, claimed, delivered and completed with its feedback event. A
 message is rendered before its claim, so a template error stops the send without
 leaving a claimed key behind.
+
+A live execution sends a work table like this::
+
+    ledger = SendLedger(workspace.database, workspace.clock)
+    ledger.recover(execution_id, outbox)  # once, before resuming after a crash
+    summary = send_population(
+        frame.iter_rows(named=True),
+        channel="email",
+        settings=activity.settings,
+        campaign_id=campaign_id,
+        campaign_version=version,
+        execution_id=execution_id,
+        activity_id=activity.id,
+        ledger=ledger,
+        provider=provider_for("email", config, workspace.path),
+        clock=workspace.clock,
+    )
 """
 
 from __future__ import annotations
