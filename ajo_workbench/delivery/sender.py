@@ -32,12 +32,12 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from ajo_workbench.clock import Clock
 from ajo_workbench.delivery.ledger import DeliveryKey, FeedbackEvent, SendLedger
 from ajo_workbench.delivery.outcome import Outcome, Provider, deliver
+from ajo_workbench.delivery.pacing import Pacer
 from ajo_workbench.delivery.templates import RenderedMessage, render_message
 from ajo_workbench.errors import DataError, ExecutionError
 from ajo_workbench.model.catalogue import CHANNEL_ADDRESS, CHANNEL_CONSENT
@@ -77,29 +77,6 @@ class SendSummary:
         """Messages sent, bounced or failed per second of the send."""
         attempted = self.sent + self.bounced + self.errors
         return attempted / self.elapsed if self.elapsed > 0 else 0.0
-
-
-class _Pacer:
-    """Spaces messages at least ``1 / rate`` seconds apart on the clock."""
-
-    def __init__(
-        self, rate: float | None, clock: Clock, sleep: Callable[[float], None]
-    ) -> None:
-        if rate is not None and rate < 0:
-            raise ValueError(f"rate_per_second must be positive, got {rate}")
-        self.interval = timedelta(seconds=1 / rate) if rate else None
-        self.clock = clock
-        self.sleep = sleep
-        self.next_at: datetime | None = None
-
-    def wait(self) -> None:
-        if self.interval is None:
-            return
-        now = self.clock.now()
-        if self.next_at is not None and now < self.next_at:
-            self.sleep((self.next_at - now).total_seconds())
-            now = max(self.clock.now(), self.next_at)
-        self.next_at = now + self.interval
 
 
 def _consents(value: Any) -> bool:
@@ -205,7 +182,7 @@ def send_population(
             provider, message, attempts=attempts, backoff=backoff, sleep=sleep
         ),
     )
-    pacer = _Pacer(rate, clock, sleep)
+    pacer = Pacer(rate, clock, sleep)
     started = clock.now()
 
     for row in rows:
@@ -268,7 +245,7 @@ class _Send:
         self.done = ledger.profiles(*activity[:3])
         self.summary = SendSummary()
 
-    def row(self, row: Mapping[str, Any], pacer: _Pacer) -> None:
+    def row(self, row: Mapping[str, Any], pacer: Pacer) -> None:
         """Skip, exclude or send one row."""
         self.summary.targeted += 1
         for column in self.needed:
@@ -302,7 +279,7 @@ class _Send:
             self.summary.skipped += 1
 
     def send(
-        self, key: DeliveryKey, address: str, row: Mapping[str, Any], pacer: _Pacer
+        self, key: DeliveryKey, address: str, row: Mapping[str, Any], pacer: Pacer
     ) -> None:
         """Render, claim, deliver and complete one message."""
         values = {**self.variables, **row} if self.variables else row
