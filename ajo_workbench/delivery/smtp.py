@@ -47,9 +47,10 @@ class SmtpProvider:
 
     Notes
     -----
-    A connection lost after the server took the message but before it answered is
-    reported as a transient error, so the retry may deliver a second copy; SMTP gives
-    no way to tell the two apart.
+    A connection lost while the message is handed over (after ``DATA``) is an error
+    that is not retried: the server may have taken the message, and SMTP gives no
+    way to tell, so the outcome is recorded as unknown rather than risking a second
+    copy. A connection lost before that is retried.
     """
 
     def __init__(
@@ -92,19 +93,37 @@ class SmtpProvider:
 
         try:
             connection = self._connect()
-            connection.sendmail(sender, [message.address], email)
-        except smtplib.SMTPRecipientsRefused as error:
-            code, text = next(iter(error.recipients.values()), (0, b""))
-            return _answer(code, text, "recipient refused", recipient=True)
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-            recipient = isinstance(error, smtplib.SMTPDataError)
-            return _answer(error.smtp_code, error.smtp_error, "refused", recipient)
+            code, text = connection.mail(sender)
+            if code != 250:
+                connection.rset()
+                return _answer(code, text, "sender refused", recipient=False)
+            code, text = connection.rcpt(message.address)
+            if code not in (250, 251):
+                connection.rset()
+                return _answer(code, text, "recipient refused", recipient=True)
         except smtplib.SMTPResponseException as error:
             self._drop()
             return _answer(error.smtp_code, error.smtp_error, "server answered", False)
         except (smtplib.SMTPException, OSError) as error:
-            self._drop()
+            self._drop()  # nothing was handed over yet: safe to try again
             return soft_error(f"smtp: {self.host}:{self.port}: {error or type(error)}")
+
+        try:
+            code, text = connection.data(email)
+        except smtplib.SMTPResponseException as error:
+            self._drop()
+            return _answer(error.smtp_code, error.smtp_error, "refused", True)
+        except (smtplib.SMTPException, OSError) as error:
+            # The server may have taken the message before the connection was
+            # lost: sending it again could deliver it twice, so it is not retried.
+            self._drop()
+            reason = (
+                f"smtp: {self.host}:{self.port}: connection lost while handing over "
+                f"the message ({error or type(error)}): delivery outcome unknown"
+            )
+            return Outcome("error", "soft", reason, transient=False)
+        if code != 250:
+            return _answer(code, text, "refused", recipient=True)
         return SENT
 
     def close(self) -> None:

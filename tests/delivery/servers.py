@@ -36,7 +36,8 @@ class MailServer:
     """An SMTP server whose answers depend on the recipient's local part.
 
     ``unknown…`` is refused with 550, ``full…`` always with 451, ``grey…`` with 451
-    on the first try only; everyone else is accepted.
+    on the first try only; a message to ``vanish…`` is taken, then the connection
+    closes before the answer; everyone else is accepted.
     """
 
     port: int = 0
@@ -62,6 +63,8 @@ class MailServer:
     ) -> str:
         mail = Mail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         self.received.append(mail)
+        if any(r.split("@")[0].startswith("vanish") for r in envelope.rcpt_tos):
+            server.transport.close()  # took the message, then lost the line
         return "250 message accepted"
 
 

@@ -192,3 +192,27 @@ def test_a_lost_connection_is_opened_again_on_retry() -> None:
     assert (outcome.status, outcome.attempts) == ("sent", 2)
     assert delays == [0.5]
     assert len(handler.received) == 1
+
+
+def test_a_connection_lost_while_handing_over_is_not_retried(
+    smtp_server: MailServer,
+) -> None:
+    message = RenderedMessage("email", "vanish@example.org", "s", "b", "m1")
+    provider = SmtpProvider("127.0.0.1", smtp_server.port, sender="a@example.org")
+    delays: list[float] = []
+    try:
+        outcome = deliver(provider, message, sleep=delays.append)
+        after = deliver(
+            provider,
+            RenderedMessage("email", "ann@example.org", "s", "b", "m2"),
+            sleep=delays.append,
+        )
+    finally:
+        provider.close()
+    assert (outcome.status, outcome.failure_type) == ("error", "soft")
+    assert not outcome.transient and outcome.attempts == 1
+    assert "delivery outcome unknown" in (outcome.failure_reason or "")
+    assert delays == []
+    recipients = [mail.recipients for mail in smtp_server.received]
+    assert recipients == [["vanish@example.org"], ["ann@example.org"]]
+    assert after.status == "sent"  # a new connection serves the next message
