@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,9 +162,9 @@ class Database:
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA busy_timeout = 30000")
+            _write_ahead(connection)
+            connection.execute("PRAGMA synchronous = NORMAL")
             self._local.connection = connection
         return connection
 
@@ -200,6 +201,22 @@ class Database:
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+def _write_ahead(connection: sqlite3.Connection) -> None:
+    """Switch to write-ahead logging, waiting for another opener if need be.
+
+    Two processes opening a new database at once can race for the switch; SQLite
+    then answers "database is locked" at once instead of waiting, so try again.
+    """
+    for attempt in range(100):
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 ADDED_COLUMNS = {"executions": {"owner": "TEXT"}}
