@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 import ajo_workbench as ajo
-from ajo_workbench.storage.database import Database
 
 
 def stores() -> pl.DataFrame:
@@ -90,26 +88,3 @@ def test_workspace_path_must_be_a_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ajo.WorkspaceError, match="is not a folder"):
         ajo.Workspace(tmp_path / "file")
-
-
-def test_several_openers_of_a_new_database_all_succeed(tmp_path: Path) -> None:
-    failures: list[BaseException] = []
-
-    def open_it(path: Path, ready: threading.Barrier) -> None:
-        ready.wait()
-        try:
-            Database(path).query("SELECT count(*) FROM campaigns")
-        except BaseException as error:  # reported below, with the others
-            failures.append(error)
-
-    for round_ in range(15):
-        path = tmp_path / f"new-{round_}.db"
-        ready = threading.Barrier(4)
-        openers = [
-            threading.Thread(target=open_it, args=(path, ready)) for _ in range(4)
-        ]
-        for opener in openers:
-            opener.start()
-        for opener in openers:
-            opener.join(60)
-    assert failures == []
