@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/compare.py --profiles 1000000 --runs 5
+    python benchmarks/compare.py --profiles 1000000 10000000 --runs 3
 
 Sample data is generated once per size (cached under ``benchmarks/.cache``). Each
 run of each implementation happens in its own process, the implementations
@@ -391,7 +391,7 @@ def measure(name: str, folder: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profiles", type=int, default=1_000_000)
+    parser.add_argument("--profiles", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", action="append", choices=list(IMPLEMENTATIONS))
@@ -402,10 +402,24 @@ def main() -> None:
         worker(args.worker, args.folder)
         return
 
-    folder = prepare(args.profiles, args.seed)
     names = args.only or list(IMPLEMENTATIONS)
+    lines = ["| profiles | engine | median s | min-max s | x polars | peak MiB |"]
+    lines.append("|---|---|---|---|---|---|")
+    verdicts = []
+    for profiles in args.profiles:
+        medians, peaks = compare(profiles, args.seed, args.runs, names, lines)
+        verdicts.append(targets(profiles, medians, peaks))
+    print("\n" + "\n".join(lines) + "\n")
+    print("\n".join(verdicts))
+
+
+def compare(
+    profiles: int, seed: int, runs: int, names: list[str], lines: list[str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Run every implementation ``runs`` times on one size; add its table rows."""
+    folder = prepare(profiles, seed)
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    for _ in range(args.runs):
+    for _ in range(runs):
         for name in names:
             results[name].append(measure(name, folder))
 
@@ -416,20 +430,36 @@ def main() -> None:
                 raise SystemExit(
                     f"counts differ: {name} {result['counts']} != {reference}"
                 )
-    print(f"\n{args.profiles:,} profiles, {args.runs} runs each; all counts agree:")
+    print(f"\n{profiles:,} profiles, {runs} runs each; all counts agree:")
     print(f"  {reference}")
-    polars_runs = results.get("polars (hand-written)", results[names[0]])
-    base = statistics.median(r["seconds"] for r in polars_runs)
-    print("\n| engine | median s | min-max s | x polars | peak MiB |")
-    print("|---|---|---|---|---|")
+    medians = {n: statistics.median(r["seconds"] for r in results[n]) for n in names}
+    peaks = {n: max(r["peak_mib"] for r in results[n]) for n in names}
+    base = medians.get("polars (hand-written)", medians[names[0]])
     for name in names:
         seconds = [r["seconds"] for r in results[name]]
-        peak = max(r["peak_mib"] for r in results[name])
-        median = statistics.median(seconds)
-        print(
-            f"| {name} | {median:.2f} | {min(seconds):.2f}-{max(seconds):.2f} "
-            f"| {median / base:.2f} | {peak:,.0f} |"
+        lines.append(
+            f"| {profiles:,} | {name} | {medians[name]:.2f} "
+            f"| {min(seconds):.2f}-{max(seconds):.2f} "
+            f"| {medians[name] / base:.2f} | {peaks[name]:,.0f} |"
         )
+    return medians, peaks
+
+
+def targets(profiles: int, medians: dict[str, float], peaks: dict[str, float]) -> str:
+    """Whether the engine met the targets at one size (when all four ran)."""
+    engine = "ajo-workbench"
+    if set(medians) != set(IMPLEMENTATIONS):
+        return f"{profiles:,}: targets not checked (not every implementation ran)"
+    checks = {
+        "within 2x hand-written polars": medians[engine]
+        <= 2 * medians["polars (hand-written)"],
+        "faster than DuckDB": medians[engine] < medians["duckdb"],
+        "faster than pandas": medians[engine] < medians["pandas"],
+    }
+    if profiles >= 10_000_000:
+        checks["peak under 3 GB"] = peaks[engine] < 3 * 1024
+    said = "; ".join(f"{k}: {'yes' if ok else 'NO'}" for k, ok in checks.items())
+    return f"{profiles:,} profiles: {said}"
 
 
 if __name__ == "__main__":

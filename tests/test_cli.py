@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+import ajo_workbench as ajo
 from ajo_workbench.cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "spring-sale.json"
@@ -183,3 +184,21 @@ def test_an_execution_left_active_by_a_dead_process_is_recovered(
     assert len(recovered) == 1
     assert left["execution_id"] in recovered[0]["message"]
     assert "the process that ran it ended" in recovered[0]["message"]
+
+
+def test_kept_work_tables_are_read_by_another_process(
+    sample_folder: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ws"
+    shutil.copytree(sample_folder, folder)
+    code, out, err = run("-w", str(folder), "test", str(EXAMPLE), "--json")
+    assert code == 0, err
+    counts = json.loads(out)["counts"]
+
+    # This process never ran the execution: it reads what the CLI's process kept.
+    workspace = ajo.Workspace(folder)
+    earlier = workspace.campaign("spring-sale").executions[-1]
+    assert earlier.state == "finished"
+    for transition_id, count in counts.items():
+        assert earlier.frame(transition_id).height == count
+    assert earlier.frame("t2").columns == ["profile_id", "orders_90d", "spend_90d"]
