@@ -22,33 +22,21 @@ from .test_workbench_in_browser import (
 
 ACTIVITIES = 200
 
-# An audience, a fork into ten branches of enrichments, and an end.
-SETUP = """\
+BENCHMARKS = Path(__file__).parent.parent.parent / "benchmarks"
+
+# The canvas of the headless benchmark: an audience, a fork into ten branches of
+# enrichments, and an end.
+SETUP = f"""\
+import sys
+
 import ajo_workbench as ajo
+
+sys.path.insert(0, {str(BENCHMARKS)!r})
+from workbench_scale import canvas
 
 ws = ajo.Workspace("large-workspace")
 ws.generate_sample_data(profiles=20_000, seed=7)
-ports = [f"b{b}" for b in range(10)]
-activities = [
-    {"id": "members", "type": "build_audience", "where": "country = 'FR'"},
-    {"id": "fork", "type": "fork", "branches": ports},
-]
-transitions = [{"id": "t0", "from": "members", "to": "fork"}]
-for b, port in enumerate(ports):
-    previous, via = "fork", port
-    for k in range(20 if b < 7 else 19):
-        attribute = {"name": f"n{b}_{k}", "link": "purchases", "aggregate": "count"}
-        activities.append(
-            {"id": f"e{b}_{k}", "type": "enrichment", "attributes": [attribute]}
-        )
-        transition = {"id": f"t{b}_{k}", "from": previous, "to": f"e{b}_{k}"}
-        transitions.append({**transition, "port": via} if via else transition)
-        previous, via = f"e{b}_{k}", None
-    transitions.append({"id": f"t{b}_end", "from": previous, "to": "end"})
-activities.append({"id": "end", "type": "end"})
-campaign = ws.load_campaign(
-    {"id": "large", "activities": activities, "transitions": transitions}
-)
+campaign = ws.load_campaign(canvas({ACTIVITIES}))
 ajo.Workbench(campaign)
 """
 
