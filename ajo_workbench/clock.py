@@ -26,6 +26,10 @@ class Clock:
         """The current time, timezone-aware."""
         return datetime.now(UTC)
 
+    def stamp(self) -> str:
+        """The time now as stored text (ISO 8601 with microseconds and offset)."""
+        return self.now().isoformat(timespec="microseconds")
+
     def call_at(self, moment: datetime, callback: WakeUp) -> None:
         """Run ``callback()`` once the clock reaches ``moment``."""
         delay = max(0.0, (moment - self.now()).total_seconds())

@@ -122,7 +122,7 @@ class SendLedger:
         self.clock = clock
 
     def _stamp(self) -> str:
-        return self.clock.now().isoformat(timespec="microseconds")
+        return self.clock.stamp()
 
     def profiles(
         self, campaign_id: str, execution_id: str, activity_id: str

@@ -71,7 +71,7 @@ class Journal:
 
     def stamp(self) -> str:
         """The clock's time as stored text."""
-        return self.clock.now().isoformat(timespec="microseconds")
+        return self.clock.stamp()
 
     def log(
         self,
