@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from ajo_workbench.clock import Clock
+from ajo_workbench.delivery import SendLedger
 from ajo_workbench.engine import Execution
 from ajo_workbench.errors import LifecycleError, WorkspaceError
 from ajo_workbench.lifecycle import CampaignStatus
@@ -114,6 +115,15 @@ class Workspace:
     def table(self, name: str) -> pl.DataFrame:
         """A whole table as a frame."""
         return self.tables.scan(name).collect()
+
+    @property
+    def feedback_events(self) -> pl.DataFrame:
+        """Every delivery outcome and exclusion (``ajo_message_feedback_event``).
+
+        One row per delivery attempt or exclusion, with the columns of the
+        specification's feedback events; test executions never add any.
+        """
+        return SendLedger(self.database, self.clock).events()
 
     def generate_sample_data(
         self,

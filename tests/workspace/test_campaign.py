@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 import ajo_workbench as ajo
+from ajo_workbench.delivery import FEEDBACK_COLUMNS
 
 
 def simple(campaign_id: str = "simple", **schedule: Any) -> dict[str, Any]:
@@ -144,3 +145,17 @@ def test_load_campaign_replaces_a_drafts_definition(workspace: ajo.Workspace) ->
     campaign = workspace.load_campaign(document)
     assert campaign.name == "Renamed"
     assert [c.id for c in workspace.campaigns] == ["simple"]
+
+
+def test_feedback_events_have_the_specified_columns_and_tests_add_none(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    audience = {"id": "fr", "type": "build_audience", "where": "country = 'FR'"}
+    mail = {"id": "mail", "type": "email", "subject": "Hi", "body": "<p>Hi</p>"}
+    end = {"id": "end", "type": "end"}
+    run = workspace.load_campaign(chain(audience, mail, end)).start().wait(60)
+    assert run.state == "finished" and run.count("t2") > 0
+    events = workspace.feedback_events
+    assert events.columns == list(FEEDBACK_COLUMNS)
+    assert events.columns[:3] == ["timestamp", "campaign_id", "campaign_version"]
+    assert events.height == 0  # a test execution never sends
