@@ -3,8 +3,9 @@
 from ajo_workbench.engine.execution import (
     Execution,
     ExecutionState,
+    Sending,
     TaskStatus,
     restore_execution,
 )
 
-__all__ = ["Execution", "ExecutionState", "TaskStatus", "restore_execution"]
+__all__ = ["Execution", "ExecutionState", "Sending", "TaskStatus", "restore_execution"]

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,8 +29,10 @@ from ajo_workbench.activities.base import (
 )
 from ajo_workbench.activities.flow import wait_until
 from ajo_workbench.clock import Clock
+from ajo_workbench.delivery import Provider, SendLedger, send_population
 from ajo_workbench.errors import DataError, ExecutionError, WorkbenchError
 from ajo_workbench.model.alerts import Alert
+from ajo_workbench.model.catalogue import CHANNEL_ADDRESS
 from ajo_workbench.model.definition import (
     Activity,
     CampaignDefinition,
@@ -67,6 +70,21 @@ class ExecutionState(StrEnum):
 
 
 FINAL = {ExecutionState.FINISHED, ExecutionState.STOPPED, ExecutionState.FAILED}
+
+
+@dataclass(frozen=True)
+class Sending:
+    """What a live execution needs to send its channel activities' messages.
+
+    ``confirm`` makes every channel activity wait in ``attention`` until
+    :meth:`Execution.confirm` (unless the activity turns ``send_confirmation`` off).
+    """
+
+    ledger: SendLedger
+    providers: Callable[[str], Provider]
+    confirm: bool = True
+
+
 Listener = Callable[["Execution"], None]
 
 
@@ -93,6 +111,7 @@ class Execution:
         version: int | None = None,
         clock: Clock | None = None,
         state: State | None = None,
+        sending: Sending | None = None,
     ) -> None:
         self.id = execution_id
         self.campaign_id = campaign_id
@@ -111,6 +130,8 @@ class Execution:
         self._values: dict[str, pl.DataFrame] = {}
         self._filled: dict[str, pl.DataFrame] = {}
         self._released = threading.Event()
+        self._sending = sending
+        self._confirmed: set[str] = set()
         self._attributes: dict[str, frozenset[str]] = {}
         self._files: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
@@ -280,6 +301,29 @@ class Execution:
         """Log lines of this execution."""
         return self._journal.logs(execution_id=self.id)
 
+    @property
+    def awaiting(self) -> tuple[str, ...]:
+        """Channel activities waiting for Confirm send."""
+        return tuple(
+            aid
+            for aid, status in self._status.items()
+            if status == TaskStatus.ATTENTION
+        )
+
+    def confirm(self, activity_id: str) -> None:
+        """Let a channel activity that waits for Confirm send go on and send."""
+        if activity_id not in self.awaiting:
+            waiting = ", ".join(self.awaiting) or "none"
+            raise ExecutionError(
+                f"activity {activity_id!r} is not waiting for confirmation "
+                f"(waiting: {waiting})"
+            )
+        self._confirmed.add(activity_id)
+        self._set_task(activity_id, TaskStatus.NOT_RUN)
+        self._log("info", "send confirmed", activity_id, action="confirm_send")
+        if self._state == ExecutionState.WAITING and not self._worker_alive():
+            self._launch()
+
     def on_change(self, listener: Listener) -> None:
         """Call ``listener(execution)`` after each task and state change."""
         self._listeners.append(listener)
@@ -423,6 +467,10 @@ class Execution:
             if not self._step(activity):
                 return
 
+        if self.awaiting:
+            self._set_state(ExecutionState.WAITING)
+            self._log("info", f"waiting for Confirm send: {', '.join(self.awaiting)}")
+            return
         if self._due:
             moment = min(self._due.values()).isoformat()
             self._set_state(ExecutionState.WAITING)
@@ -478,7 +526,22 @@ class Execution:
             return True
         if activity.type == "wait" and activity.id not in self._due:
             return self._hold(activity)
+        if self._waits_for_confirmation(activity):
+            self._set_task(activity.id, TaskStatus.ATTENTION)
+            self._log("info", "waiting for Confirm send", activity.id)
+            return True
         return self._run_task(activity)
+
+    def _waits_for_confirmation(self, activity: Activity) -> bool:
+        sending = self._sending
+        return (
+            self.mode == "live"
+            and activity.type in CHANNEL_ADDRESS
+            and sending is not None
+            and sending.confirm
+            and activity.get("send_confirmation", True) is not False
+            and activity.id not in self._confirmed
+        )
 
     def _hold(self, activity: Activity) -> bool:
         """Start a wait: hold its population until the clock reaches its time."""
@@ -519,6 +582,9 @@ class Execution:
             )
         try:
             status, counts = self._execute(activity)
+            channel = self.mode == "live" and activity.type in CHANNEL_ADDRESS
+            if channel and not self._deliver(activity):
+                return True  # stopped while sending: the stop abandons it
         except Exception as error:
             return self._fail_task(activity, error, time.perf_counter() - started)
 
@@ -537,6 +603,61 @@ class Execution:
             "info", f"done in {duration:.3f} s ({summary or 'no output'})", activity.id
         )
         return True
+
+    def _deliver(self, activity: Activity) -> bool:
+        """Send a live channel activity's messages, once per profile.
+
+        Every inbound profile is targeted: those without an address or consent
+        get an ``exclude`` feedback event, the others a message and its event.
+        False when a stop interrupted the send (resending later skips the
+        profiles already in the ledger).
+        """
+        sending = self._sending
+        if sending is None:
+            raise ExecutionError(
+                f"activity {activity.id!r}: this live execution has no delivery set up"
+            )
+        inbound = self.definition.inbound(activity.id)
+        frames = [self._frames[t.id] for t in inbound if t.id in self._frames]
+        if not frames:
+            return True
+        transition = next(t for t in inbound if t.id in self._frames)
+        dimension = self._dimensions[transition.id]
+        key = self._tables.info(dimension).key
+        population = pl.concat(frames, how="diagonal_relaxed").unique(
+            key, keep="first", maintain_order=True
+        )
+        rows = left_join(
+            population.lazy(), self._tables.scan(dimension), on=key
+        ).collect()
+
+        provider = sending.providers(activity.type)
+        try:
+            summary = send_population(
+                rows.iter_rows(named=True),
+                channel=activity.type,
+                settings=activity.settings,
+                campaign_id=self.campaign_id,
+                campaign_version=self.version,
+                execution_id=self.id,
+                activity_id=activity.id,
+                ledger=sending.ledger,
+                provider=provider,
+                clock=self._clock,
+                should_stop=self._stop.is_set,
+                key_column=key,
+                variables=self.definition.variables,
+            )
+        finally:
+            provider.close()
+        self._log(
+            "info",
+            f"{summary.targeted} targeted: {summary.sent} sent, "
+            f"{summary.excluded_total} excluded, {summary.bounced} bounced, "
+            f"{summary.errors} errors",
+            activity.id,
+        )
+        return not summary.stopped
 
     def _context(self, activity: Activity) -> ActivityContext:
         inbound = self.definition.inbound(activity.id)
@@ -706,7 +827,7 @@ class Execution:
 
     def _abandon_rest(self) -> None:
         for activity_id, status in list(self._status.items()):
-            if status in (TaskStatus.NOT_RUN, TaskStatus.RUNNING):
+            if status in (TaskStatus.NOT_RUN, TaskStatus.RUNNING, TaskStatus.ATTENTION):
                 self._set_task(activity_id, TaskStatus.ABANDONED)
 
     # -- bookkeeping ---------------------------------------------------------------
@@ -775,9 +896,9 @@ class Execution:
     def _set_state(self, state: ExecutionState, error: str | None = None) -> None:
         self._state = state
         self._journal.set_state(self.id, state.value, error)
+        self._notify()  # listeners (such as completing the campaign) go first
         if state != ExecutionState.RUNNING:
             self._settled.set()
-        self._notify()
 
     def _set_task(self, activity_id: str, status: TaskStatus, **fields: Any) -> None:
         self._status[activity_id] = status

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ajo_workbench.engine import Execution, restore_execution
+from ajo_workbench.delivery import SendLedger, provider_for
+from ajo_workbench.engine import Execution, Sending, restore_execution
 from ajo_workbench.errors import LifecycleError
 from ajo_workbench.lifecycle import CampaignStatus, Facts, Lifecycle
 from ajo_workbench.model.alerts import Alert, errors
 from ajo_workbench.model.definition import CampaignDefinition, parse_definition
 from ajo_workbench.storage.journal import owner_alive
+from ajo_workbench.workspace.snapshot import SnapshotTables, take_snapshot
 
 if TYPE_CHECKING:
     from ajo_workbench.workspace.workspace import Workspace
@@ -249,15 +251,20 @@ class Campaign:
     def publish(self) -> Execution | None:
         """Publish: store an immutable version and go Live or Scheduled.
 
+        A campaign that runs as soon as possible starts its live execution at
+        once, on a snapshot of its dimension taken now; channel activities of a
+        non-recurring campaign then wait for :meth:`confirm_send` unless
+        ``send_confirmation`` was turned off.
+
         Returns
         -------
         Execution or None
-            The live execution it started; None in this version.
+            The live execution it started, or None (a schedule or a signal starts
+            it later).
 
         Notes
         -----
-        Live executions (snapshots, consent, delivery) are not supported yet: publish
-        records the version and moves the status, but starts no execution.
+        Scheduled and signal-triggered executions are not run yet.
         """
         status = self._act("publish")
         row = self.workspace.database.one(
@@ -272,7 +279,54 @@ class Campaign:
         self._log(
             "info", f"published as version {version}; status {status}", action="publish"
         )
-        return None
+        definition = self.definition
+        if status != CampaignStatus.LIVE or definition.schedule.get("type") != "asap":
+            return None
+        return self._launch_live(definition, version)
+
+    def _launch_live(self, definition: CampaignDefinition, version: int) -> Execution:
+        """Start a live execution on a snapshot of the campaign's dimension."""
+        execution_id = _new_id()
+        folder = self.workspace.path / "snapshots" / execution_id
+        frozen = take_snapshot(self.workspace.tables, [definition.dimension], folder)
+        self._log(
+            "info", f"snapshot of {definition.dimension!r} taken for {execution_id}"
+        )
+        recurring = definition.schedule.get("type") == "recurring"
+        workspace = self.workspace
+        sending = Sending(
+            ledger=SendLedger(workspace.database, workspace.clock),
+            providers=lambda channel: provider_for(
+                channel, workspace.delivery, workspace.path
+            ),
+            confirm=definition.settings.send_confirmation and not recurring,
+        )
+        execution = Execution(
+            execution_id=execution_id,
+            campaign_id=self.id,
+            definition=definition,
+            tables=SnapshotTables(workspace.tables, frozen),
+            journal=workspace.journal,
+            folder=workspace.path,
+            mode="live",
+            version=version,
+            clock=workspace.clock,
+            state=workspace.shared_state,
+            sending=sending,
+        )
+        execution.on_change(self._complete_when_done)
+        workspace.running[execution.id] = execution
+        for listener in workspace.execution_listeners:
+            listener(execution)
+        return execution.start()
+
+    def _complete_when_done(self, execution: Execution) -> None:
+        """Completed once a non-recurring live execution finished without error."""
+        if execution.state != "finished" or execution.error:
+            return
+        recurring = self.definition.schedule.get("type") == "recurring"
+        if not recurring and self.status == CampaignStatus.LIVE.value:
+            self._act("complete")
 
     @property
     def versions(self) -> list[CampaignDefinition]:
@@ -290,6 +344,11 @@ class Campaign:
     def confirm_send(self, activity_id: str) -> None:
         """Let a channel activity waiting for confirmation send."""
         self._act("confirm_send", activity_id=activity_id)
+        live = self.latest_execution("live")
+        if live is None or live.id not in self.workspace.running:
+            self._refused("confirm_send", "the live execution runs in another process")
+        assert live is not None
+        live.confirm(activity_id)
 
     def close(self) -> None:
         """Stop new occurrences of a recurring campaign; Completed once idle."""
@@ -299,8 +358,11 @@ class Campaign:
             self._act("complete")
 
     def stop_campaign(self) -> None:
-        """Stop a Scheduled, Live or Closed campaign for good."""
+        """Stop a Scheduled, Live or Closed campaign for good, and its execution."""
         self._act("stop_campaign")
+        live = self.latest_execution("live")
+        if live is not None and live.state in ("running", "waiting", "paused"):
+            live.stop()
 
     def archive(self) -> None:
         """Archive a campaign that is no longer a Draft."""
@@ -366,6 +428,13 @@ class Campaign:
             "live_state": live.state if live else None,
             "live_paused_on_error": bool(
                 live and live.state == "paused" and live.error
+            ),
+            "awaiting_confirmation": live.awaiting if live else (),
+            "sent_anything": bool(
+                SendLedger(self.workspace.database, self.workspace.clock)
+                .events(self.id)
+                .filter(pl.col("status") != "exclude")
+                .height
             ),
         }
         values.update(extra)

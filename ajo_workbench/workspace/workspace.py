@@ -76,6 +76,9 @@ class Workspace:
         self.shared_state = CampaignState(self.path, self.database)
         self.running: dict[str, Execution] = {}
         self.execution_listeners: list[Callable[[Execution], None]] = []
+        self.delivery: dict[str, Any] = {}
+        """Delivery providers by channel (``{"email": {"provider": "smtp", …}}``);
+        a channel not named here writes to the workspace's outbox."""
 
     def __repr__(self) -> str:
         return f"<Workspace {str(self.path)!r}>"

@@ -57,7 +57,9 @@ def in_status(
     campaign = ws.load_campaign(document)
     if status == "draft":
         return campaign
-    campaign.publish()
+    live = campaign.publish()
+    if live is not None:
+        live.wait(60)  # its channel activities wait for Confirm send
     if status == "stopped":
         campaign.stop_campaign()
     if status == "archived":
@@ -74,7 +76,7 @@ EXPECTED = {
     "draft paused": {"stop", "restart", "resume", "publish", "duplicate"},
     "draft with errors": {"duplicate", "delete"},
     "scheduled": {"back_to_draft", "stop_campaign", "archive", "duplicate"},
-    "live": {"stop_campaign", "archive", "duplicate"},
+    "live": {"confirm_send", "pause", "stop_campaign", "archive", "duplicate"},
     "completed": {"archive", "duplicate"},
     "stopped": {"archive", "duplicate"},
     "archived": {"duplicate"},

@@ -42,10 +42,13 @@ def test_every_action_allowed_or_refused_is_logged(workspace: ajo.Workspace) -> 
     assert "needs:" in refused["message"]
 
 
-def test_publish_stores_versions_and_goes_live(workspace: ajo.Workspace) -> None:
+def test_publish_stores_a_version_and_runs_the_live_execution(workspace: ajo.Workspace) -> None:
     campaign = workspace.load_campaign(simple())
-    assert campaign.publish() is None
-    assert campaign.status == "live"
+    live = campaign.publish()
+    assert live is not None and (live.mode, live.version) == ("live", 1)
+    assert live.wait(60).state == "finished"
+    assert campaign.status == "completed"  # it finished without an error
+    assert campaign.executions[-1].id == live.id
     assert [v.id for v in campaign.versions] == ["simple"]
     with pytest.raises(ajo.LifecycleError, match="only a Draft"):
         campaign.update(campaign.definition)

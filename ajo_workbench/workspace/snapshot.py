@@ -1,0 +1,60 @@
+"""Snapshots: the frozen tables that one live execution reads.
+
+A snapshot holds a table's Parquet file as it was when the execution began: a hard
+link where the file system allows it (imports replace a table's file, never change
+it in place, so the link keeps the old content), a copy otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from ajo_workbench.activities import Tables
+from ajo_workbench.activities.base import TableInfoLike
+from ajo_workbench.storage.tables import TableCatalog
+
+
+def take_snapshot(
+    catalog: TableCatalog, names: list[str], folder: Path
+) -> dict[str, Path]:
+    """Freeze the files of ``names`` under ``folder``; their paths by table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frozen = {}
+    for name in names:
+        source = catalog.info(name).path
+        target = folder / f"{name}.parquet"
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        frozen[name] = target
+    return frozen
+
+
+class SnapshotTables:
+    """The workspace's tables, with some of them read from a snapshot."""
+
+    def __init__(self, tables: Tables, frozen: dict[str, Path]) -> None:
+        self._tables = tables
+        self._frozen = frozen
+
+    def info(self, name: str) -> TableInfoLike:
+        return self._tables.info(name)
+
+    def scan(self, name: str) -> pl.LazyFrame:
+        if name in self._frozen:
+            return pl.scan_parquet(self._frozen[name])
+        return self._tables.scan(name)
+
+    def scans(self) -> dict[str, pl.LazyFrame]:
+        return {name: self.scan(name) for name in self._tables.scans()}
+
+    def children(self, name: str) -> dict[str, str]:
+        return self._tables.children(name)
+
+    def parents(self, name: str) -> dict[str, str]:
+        return self._tables.parents(name)

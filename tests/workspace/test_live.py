@@ -1,0 +1,119 @@
+"""Publish runs a live execution: snapshot, Confirm send, delivery, Completed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pytest
+
+import ajo_workbench as ajo
+
+FR = {"id": "fr", "type": "build_audience", "where": "country = 'FR'"}
+MAIL = {
+    "id": "mail",
+    "type": "email",
+    "subject": "Bonjour {{ first_name }}",
+    "body": "<p>Hello {{ first_name }}</p>",
+    "sender": "shop@example.test",
+}
+END = {"id": "end", "type": "end"}
+
+
+def french(ws: ajo.Workspace) -> pl.DataFrame:
+    return ws.table("profiles").filter(pl.col("country") == "FR")
+
+
+def reachable(profiles: pl.DataFrame) -> pl.DataFrame:
+    return profiles.filter(
+        pl.col("email").is_not_null()
+        & (pl.col("email").str.strip_chars() != "")
+        & pl.col("email_consent")
+    )
+
+
+def outbox(ws: ajo.Workspace) -> list[str]:
+    return sorted(p.name for p in (ws.path / "outbox" / "email").glob("*.json"))
+
+
+def test_publish_waits_for_confirm_send_then_sends_once_per_profile(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    campaign = workspace.load_campaign(chain(FR, MAIL, END))
+    live = campaign.publish()
+    assert live is not None
+    live.wait(60)
+    assert (live.state, live.mode, live.version) == ("waiting", "live", 1)
+    assert live.task_status("mail") == "attention"
+    assert campaign.status == "live"
+    assert campaign.available_actions()["confirm_send"] is None
+    assert outbox(workspace) == []  # nothing leaves before the confirmation
+
+    with pytest.raises(ajo.LifecycleError, match="not waiting for confirmation"):
+        campaign.confirm_send("fr")
+    campaign.confirm_send("mail")
+    live.wait(60)
+    assert live.state == "finished", live.error
+    assert campaign.status == "completed"
+
+    targeted = french(workspace)
+    addressed = reachable(targeted)
+    assert live.count("t2") == addressed.height > 0
+    events = workspace.feedback_events
+    assert events.height == targeted.height  # one event per targeted profile
+    assert events["profile_id"].n_unique() == targeted.height
+    sent = events.filter(pl.col("status") == "sent")
+    assert sent.height == addressed.height == len(outbox(workspace))
+    excluded = events.filter(pl.col("status") == "exclude")
+    assert excluded.height == targeted.height - addressed.height
+    assert excluded["exclusion_reason"].null_count() == 0
+    assert set(events["campaign_version"].to_list()) == {1}
+    assert set(events["execution_id"].to_list()) == {live.id}
+
+
+def test_without_confirmation_the_send_starts_at_once(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    document = chain(FR, dict(MAIL, send_confirmation=False), END)
+    campaign = workspace.load_campaign(document)
+    live = campaign.publish()
+    assert live is not None
+    assert live.wait(60).state == "finished", live.error
+    assert len(outbox(workspace)) == reachable(french(workspace)).height
+    assert campaign.status == "completed"
+
+
+def test_the_live_execution_reads_the_snapshot_taken_at_publication(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    campaign = workspace.load_campaign(chain(FR, MAIL, END))
+    live = campaign.publish()
+    assert live is not None
+    live.wait(60)
+    before = reachable(french(workspace)).height
+
+    # Everyone opts out after publication: consent is read from the snapshot.
+    opted_out = workspace.table("profiles").with_columns(email_consent=False)
+    workspace.import_table("profiles", opted_out, key="profile_id")
+    assert reachable(french(workspace)).height == 0
+
+    campaign.confirm_send("mail")
+    assert live.wait(60).state == "finished", live.error
+    assert len(outbox(workspace)) == before > 0
+
+
+def test_stop_campaign_ends_the_waiting_execution_without_sending(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    campaign = workspace.load_campaign(chain(FR, MAIL, END))
+    live = campaign.publish()
+    assert live is not None
+    live.wait(60)
+    campaign.stop_campaign()
+    assert campaign.status == "stopped"
+    assert live.state == "stopped"
+    assert live.task_status("mail") == "abandoned"
+    assert outbox(workspace) == []
+    assert workspace.feedback_events.height == 0
+    with pytest.raises(ajo.LifecycleError):
+        campaign.confirm_send("mail")
