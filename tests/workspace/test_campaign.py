@@ -42,7 +42,9 @@ def test_every_action_allowed_or_refused_is_logged(workspace: ajo.Workspace) -> 
     assert "needs:" in refused["message"]
 
 
-def test_publish_stores_a_version_and_runs_the_live_execution(workspace: ajo.Workspace) -> None:
+def test_publish_stores_a_version_and_runs_the_live_execution(
+    workspace: ajo.Workspace,
+) -> None:
     campaign = workspace.load_campaign(simple())
     live = campaign.publish()
     assert live is not None and (live.mode, live.version) == ("live", 1)
