@@ -28,6 +28,7 @@ from ajo_workbench.errors import (
     WorkspaceError,
 )
 from ajo_workbench.model.alerts import errors
+from ajo_workbench.model.catalogue import CHANNEL_ADDRESS
 from ajo_workbench.model.definition import load_definition
 from ajo_workbench.workspace import Workspace, summary
 
@@ -100,6 +101,26 @@ def _parser() -> argparse.ArgumentParser:
         help="run on a simulated clock that jumps to each wait's time",
     )
     test.set_defaults(command=_test)
+
+    publish = commands.add_parser(
+        "publish", help="publish a campaign file and run its live execution"
+    )
+    publish.add_argument("file", type=Path)
+    publish.add_argument(
+        "--confirm",
+        action="append",
+        default=[],
+        metavar="ACTIVITY",
+        help="confirm the send of this channel activity (repeatable)",
+    )
+    publish.add_argument(
+        "--confirm-all",
+        action="store_true",
+        help="confirm every channel activity that waits for it",
+    )
+    publish.add_argument("--json", action="store_true", help="print JSON")
+    publish.add_argument("--timeout", type=float, default=None, help="seconds")
+    publish.set_defaults(command=_publish)
 
     for name, helptext in (
         ("logs", "show a campaign's log"),
@@ -182,9 +203,59 @@ def _test(args: argparse.Namespace) -> int:
     return OK if run.state == "finished" else CAMPAIGN_ERRORS
 
 
+def _publish(args: argparse.Namespace) -> int:
+    """Publish, confirm the sends asked for, and wait for the live execution.
+
+    The live execution runs in this process, so every channel activity that
+    would wait for Confirm send must be confirmed on the command line; otherwise
+    nothing is published.
+    """
+    workspace = _workspace(args)
+    definition = load_definition(args.file)
+    waiting = [
+        activity.id
+        for activity in definition.activities
+        if activity.type in CHANNEL_ADDRESS
+        and definition.settings.send_confirmation
+        and definition.schedule.get("type") != "recurring"
+        and activity.get("send_confirmation", True) is not False
+    ]
+    unconfirmed = [a for a in waiting if not args.confirm_all and a not in args.confirm]
+    if unconfirmed:
+        flags = " ".join(f"--confirm {a}" for a in unconfirmed)
+        print(
+            f"error: {', '.join(unconfirmed)} would wait for Confirm send: add "
+            f"{flags} (or --confirm-all); nothing was published",
+            file=sys.stderr,
+        )
+        return USAGE_ERRORS
+    campaign = workspace.load_campaign(args.file)
+    started = time.perf_counter()
+    live = campaign.publish()
+    if live is None:
+        print(f"{campaign.name}: published, status {campaign.status}")
+        return OK
+    live.wait(args.timeout)
+    while live.state == "waiting" and live.awaiting:
+        chosen = [a for a in live.awaiting if args.confirm_all or a in args.confirm]
+        if not chosen:
+            break
+        for activity_id in chosen:
+            campaign.confirm_send(activity_id)
+        live.wait(args.timeout)
+    elapsed = time.perf_counter() - started
+
+    if args.json:
+        print(json.dumps({**summary(live), "status": campaign.status}, indent=2))
+    else:
+        _print_summary(live, campaign.name, elapsed)
+        print(f"status: {campaign.status}")
+    return OK if live.state == "finished" else CAMPAIGN_ERRORS
+
+
 def _print_summary(run: Execution, name: str, elapsed: float) -> None:
     definition = run.definition
-    print(f"{name}: test execution {run.id} {run.state} in {elapsed:.2f} s")
+    print(f"{name}: {run.mode} execution {run.id} {run.state} in {elapsed:.2f} s")
     if run.error:
         print(f"  error: {run.error}")
     print("activities")

@@ -202,3 +202,30 @@ def test_kept_work_tables_are_read_by_another_process(
     for transition_id, count in counts.items():
         assert earlier.frame(transition_id).height == count
     assert earlier.frame("t2").columns == ["profile_id", "orders_90d", "spend_90d"]
+
+
+def test_publish_needs_every_confirmation_then_sends(
+    sample_folder: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ws"
+    shutil.copytree(sample_folder, folder)
+    code, _, err = run("-w", str(folder), "publish", str(EXAMPLE))
+    assert code == 2
+    assert "--confirm mail_big" in err and "nothing was published" in err
+    assert ajo.Workspace(folder).campaigns == []  # nothing changed
+
+    code, out, err = run(
+        "-w", str(folder), "publish", str(EXAMPLE), "--confirm-all", "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["state"], result["status"]) == ("finished", "completed")
+    workspace = ajo.Workspace(folder)
+    events = workspace.feedback_events
+    sent = events.filter(pl.col("status") == "sent")
+    files = list((folder / "outbox").rglob("*.json"))
+    assert len(files) == sent.height > 0
+    assert (
+        sent.height
+        == result["counts"]["t7"] + result["counts"]["t8"] + (result["counts"]["t9"])
+    )
