@@ -193,16 +193,19 @@ class Campaign:
         return self._launch_test()
 
     def pause(self) -> Execution:
-        """Pause the running (or waiting) test execution between tasks."""
+        """Pause the running (or waiting) execution between tasks.
+
+        In Draft that is the test execution; once published, the live one.
+        """
         self._act("pause")
-        execution = self._active_test()
+        execution = self._active("pause")
         execution.pause()
         return execution
 
     def resume(self) -> Execution:
         """Continue a paused execution from the task that stopped it."""
         self._act("resume")
-        execution = self._active_test()
+        execution = self._active("resume")
         execution.resume()
         return execution
 
@@ -239,11 +242,15 @@ class Campaign:
                 execution.release()
 
     def _active_test(self) -> Execution:
-        execution = self.latest_execution("test")
+        return self._active("stop", "test")
+
+    def _active(self, action: str, mode: str | None = None) -> Execution:
+        """The execution an action acts on: the test one in Draft, else the live one."""
+        mode = mode or ("test" if self.status == CampaignStatus.DRAFT else "live")
+        execution = self.latest_execution(mode)
         if execution is None or execution.id not in self.workspace.running:
-            raise LifecycleError(
-                "stop", self.status, "the test execution runs in another process"
-            )
+            self._refused(action, f"the {mode} execution runs in another process")
+        assert execution is not None
         return execution
 
     # -- publication and the rest of the lifecycle --------------------------------
@@ -338,17 +345,16 @@ class Campaign:
         return [parse_definition(row["definition"]) for row in rows]
 
     def back_to_draft(self) -> None:
-        """Return to Draft so the canvas can change again."""
+        """Return to Draft so the canvas can change again; a live execution stops."""
+        live = self.latest_execution("live")
         self._act("back_to_draft")
+        if live is not None and live.state in ("running", "waiting", "paused"):
+            live.stop()
 
     def confirm_send(self, activity_id: str) -> None:
         """Let a channel activity waiting for confirmation send."""
         self._act("confirm_send", activity_id=activity_id)
-        live = self.latest_execution("live")
-        if live is None or live.id not in self.workspace.running:
-            self._refused("confirm_send", "the live execution runs in another process")
-        assert live is not None
-        live.confirm(activity_id)
+        self._active("confirm_send", "live").confirm(activity_id)
 
     def close(self) -> None:
         """Stop new occurrences of a recurring campaign; Completed once idle."""

@@ -117,3 +117,22 @@ def test_stop_campaign_ends_the_waiting_execution_without_sending(
     assert workspace.feedback_events.height == 0
     with pytest.raises(ajo.LifecycleError):
         campaign.confirm_send("mail")
+
+
+def test_pause_and_resume_act_on_the_live_execution(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    campaign = workspace.load_campaign(chain(FR, MAIL, END))
+    live = campaign.publish()
+    assert live is not None
+    live.wait(60)
+    assert campaign.pause() is live
+    assert live.state == "paused"
+    with pytest.raises(ajo.LifecycleError, match="paused on an error"):
+        campaign.back_to_draft()  # paused by the user, not on an error
+    assert campaign.resume() is live
+    live.wait(60)
+    assert live.state == "waiting" and live.awaiting == ("mail",)
+    campaign.confirm_send("mail")
+    assert live.wait(60).state == "finished"
+    assert campaign.status == "completed"
