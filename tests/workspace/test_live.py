@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 import ajo_workbench as ajo
+from ajo_workbench.engine import Execution
 
 FR = {"id": "fr", "type": "build_audience", "where": "country = 'FR'"}
 MAIL = {
@@ -36,13 +37,19 @@ def outbox(ws: ajo.Workspace) -> list[str]:
     return sorted(p.name for p in (ws.path / "outbox" / "email").glob("*.json"))
 
 
-def test_publish_waits_for_confirm_send_then_sends_once_per_profile(
-    workspace: ajo.Workspace, chain: Any
-) -> None:
-    campaign = workspace.load_campaign(chain(FR, MAIL, END))
+def published(ws: ajo.Workspace, chain: Any) -> tuple[ajo.Campaign, Execution]:
+    """The French mail campaign, published, its execution settled (waiting)."""
+    campaign = ws.load_campaign(chain(FR, MAIL, END))
     live = campaign.publish()
     assert live is not None
     live.wait(60)
+    return campaign, live
+
+
+def test_publish_waits_for_confirm_send_then_sends_once_per_profile(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    campaign, live = published(workspace, chain)
     assert (live.state, live.mode, live.version) == ("waiting", "live", 1)
     assert live.task_status("mail") == "attention"
     assert campaign.status == "live"
@@ -86,10 +93,7 @@ def test_without_confirmation_the_send_starts_at_once(
 def test_the_live_execution_reads_the_snapshot_taken_at_publication(
     workspace: ajo.Workspace, chain: Any
 ) -> None:
-    campaign = workspace.load_campaign(chain(FR, MAIL, END))
-    live = campaign.publish()
-    assert live is not None
-    live.wait(60)
+    campaign, live = published(workspace, chain)
     before = reachable(french(workspace)).height
 
     # Everyone opts out after publication: consent is read from the snapshot.
@@ -105,10 +109,7 @@ def test_the_live_execution_reads_the_snapshot_taken_at_publication(
 def test_stop_campaign_ends_the_waiting_execution_without_sending(
     workspace: ajo.Workspace, chain: Any
 ) -> None:
-    campaign = workspace.load_campaign(chain(FR, MAIL, END))
-    live = campaign.publish()
-    assert live is not None
-    live.wait(60)
+    campaign, live = published(workspace, chain)
     campaign.stop_campaign()
     assert campaign.status == "stopped"
     assert live.state == "stopped"
@@ -122,10 +123,7 @@ def test_stop_campaign_ends_the_waiting_execution_without_sending(
 def test_pause_and_resume_act_on_the_live_execution(
     workspace: ajo.Workspace, chain: Any
 ) -> None:
-    campaign = workspace.load_campaign(chain(FR, MAIL, END))
-    live = campaign.publish()
-    assert live is not None
-    live.wait(60)
+    campaign, live = published(workspace, chain)
     assert campaign.pause() is live
     assert live.state == "paused"
     with pytest.raises(ajo.LifecycleError, match="paused on an error"):
