@@ -480,20 +480,32 @@ class Execution:
         self._log("info", "execution finished", action="finish")
 
     def _next_ready(self) -> Activity | None:
+        """The next activity to run, in dependency order.
+
+        In a live execution, channel activities come after every ready
+        ``save_audience`` (SPEC §7.5: audiences are saved before sending).
+        """
+        ready = self._ready()
+        if self.mode == "live" and any(a.type == "save_audience" for a in ready):
+            ready = [a for a in ready if a.type not in CHANNEL_ADDRESS] or ready
+        return ready[0] if ready else None
+
+    def _ready(self) -> list[Activity]:
         now = self._clock.now()
+        ready = []
         for activity in self._activities_in_order():
             due = self._due.get(activity.id)
             if due is not None:
                 if due <= now:
-                    return activity
+                    ready.append(activity)
                 continue
             if self._status[activity.id] != TaskStatus.NOT_RUN:
                 continue
             if activity.id in self._ended:
                 continue
             if all(self._arrived(t) for t in self.definition.inbound(activity.id)):
-                return activity
-        return None
+                ready.append(activity)
+        return ready
 
     def _arrived(self, transition: Transition) -> bool:
         """Whether a transition's outcome is known (a table, or none for good)."""

@@ -134,3 +134,35 @@ def test_pause_and_resume_act_on_the_live_execution(
     campaign.confirm_send("mail")
     assert live.wait(60).state == "finished"
     assert campaign.status == "completed"
+
+
+def test_audiences_are_saved_before_any_message_is_sent(
+    workspace: ajo.Workspace,
+) -> None:
+    document = {
+        "id": "fans",
+        "settings": {"send_confirmation": False},
+        "activities": [
+            FR,
+            {"id": "both", "type": "fork", "branches": ["send", "keep"]},
+            MAIL,
+            {"id": "save", "type": "save_audience", "audience": "french-fans"},
+            END,
+        ],
+        "transitions": [
+            {"id": "t1", "from": "fr", "to": "both"},
+            {"id": "t2", "from": "both", "port": "send", "to": "mail"},
+            {"id": "t3", "from": "both", "port": "keep", "to": "save"},
+            {"id": "t4", "from": "mail", "to": "end"},
+            {"id": "t5", "from": "save", "to": "end"},
+        ],
+    }
+    campaign = workspace.load_campaign(document)
+    live = campaign.publish()
+    assert live is not None
+    assert live.wait(60).state == "finished", live.error
+    messages = live.logs["message"].to_list()
+    saved = next(i for i, m in enumerate(messages) if "audience 'french-fans'" in m)
+    sent = next(i for i, m in enumerate(messages) if "targeted:" in m)
+    assert saved < sent
+    assert live.task_status("save") == "success"
