@@ -439,7 +439,7 @@ class Campaign:
             "sent_anything": bool(
                 SendLedger(self.workspace.database, self.workspace.clock)
                 .events(self.id)
-                .filter(pl.col("status") != "exclude")
+                .filter(pl.col("status").is_in(["sent", "delivered", "bounce"]))
                 .height
             ),
         }

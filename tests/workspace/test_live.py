@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import polars as pl
 import pytest
@@ -166,3 +169,60 @@ def test_audiences_are_saved_before_any_message_is_sent(
     sent = next(i for i, m in enumerate(messages) if "targeted:" in m)
     assert saved < sent
     assert live.task_status("save") == "success"
+
+
+class Switchboard(BaseHTTPRequestHandler):
+    """An SMS endpoint that refuses every message (400) until told otherwise."""
+
+    answer = 400
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length))
+        if type(self).answer == 200:
+            type(self).received.append(body)
+        self.send_response(type(self).answer)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_live_send_paused_on_errors_resumes_or_goes_back_to_draft(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    Switchboard.answer, Switchboard.received = 400, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Switchboard)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/sms"
+    workspace.delivery = {"sms": {"provider": "webhook", "url": url}}
+    sms = {"id": "text", "type": "sms", "body": "Hi {{ first_name }}"}
+    try:
+        campaign = workspace.load_campaign(
+            chain(FR, dict(sms, send_confirmation=False), END)
+        )
+        live = campaign.publish()
+        assert live is not None
+        live.wait(60)
+        assert live.state == "paused" and live.error
+        assert live.task_status("text") == "error"
+        refused = workspace.feedback_events.filter(pl.col("status") == "error")
+        assert refused.height == 10  # ten failures in a row pause the send
+        assert campaign.available_actions()["back_to_draft"] is None  # none sent
+
+        Switchboard.answer = 200  # the provider works again
+        campaign.resume()
+        assert live.wait(60).state == "finished", live.error
+        assert campaign.status == "completed"
+        assert campaign.available_actions()["back_to_draft"] is not None
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    events = workspace.feedback_events
+    targeted = french(workspace)
+    assert events.height == targeted.height  # still one event per profile
+    sent = events.filter(pl.col("status") == "sent")
+    assert sent.height == len(Switchboard.received) > 0
+    assert events["profile_id"].n_unique() == targeted.height
