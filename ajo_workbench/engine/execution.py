@@ -133,6 +133,7 @@ class Execution:
         self._sending = sending
         self._confirmed: set[str] = set()
         self._attributes: dict[str, frozenset[str]] = {}
+        self._reads_after: dict[str, frozenset[str]] = {}
         self._files: dict[str, Path] = {}
         self._counts: dict[str, int] = {}
         self._dimensions: dict[str, str] = {}
@@ -673,8 +674,8 @@ class Execution:
 
     def _context(self, activity: Activity) -> ActivityContext:
         inbound = self.definition.inbound(activity.id)
-        later = descendants(self.definition, activity.id)
-        reads = read_attributes(self.definition, later | {activity.id})
+        later = self._later_reads(activity.id)
+        reads = later | read_attributes(self.definition, {activity.id})
         inputs = [
             Inbound(t, self._input(t.id, reads))
             for t in inbound
@@ -697,10 +698,25 @@ class Execution:
             path=f"activities[{self._index[activity.id]}]",
             state=self._state_store,
             folder=self._folder,
-            carry=read_attributes(self.definition, later),
+            carry=later,
             defer=self.mode == "test"
             and not self.definition.settings.keep_interim_results,
         )
+
+    def _later_reads(self, activity_id: str) -> frozenset[str]:
+        """What the activities after one read (see ``read_attributes``), memoised.
+
+        Each activity's own reads are parsed once per execution, so a large canvas
+        costs linear time rather than one walk of its descendants per activity.
+        """
+        if activity_id not in self._reads_after:
+            found: frozenset[str] = frozenset()
+            for transition in self.definition.outbound(activity_id):
+                target = transition.target
+                own = read_attributes(self.definition, {target})
+                found |= own | self._later_reads(target)
+            self._reads_after[activity_id] = found
+        return self._reads_after[activity_id]
 
     def _input(self, transition_id: str, reads: frozenset[str]) -> pl.LazyFrame:
         """A transition's table for its reader, with the carried attributes that
