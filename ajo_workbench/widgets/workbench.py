@@ -109,7 +109,7 @@ class Workbench(widgets.VBox):
         self.tasks = FilteredGrid(
             TASK_COLUMNS, "status", "started_at", widths=WIDTHS, guard=self._on_filter
         )
-        self.report = Report(self.definition)
+        self.report = Report(self.definition, campaign, guard=self._guard)
         self.tabs = widgets.Tab([self.logs, self.tasks, self.report], titles=TABS)
         self._frames: dict[str, pl.DataFrame] = {
             "logs": pl.DataFrame(),
@@ -259,7 +259,7 @@ class Workbench(widgets.VBox):
             elif tab == "Tasks":
                 self.tasks.set_frame(tasks)
             else:
-                self.report.show(tasks)
+                self.report.show(tasks, self.execution)
 
     def _show_selection(
         self, tasks: pl.DataFrame | None = None, logs: pl.DataFrame | None = None
