@@ -190,7 +190,14 @@ def _test(args: argparse.Namespace) -> int:
     workspace = Workspace(args.workspace, clock=clock)
     campaign = workspace.load_campaign(args.file)
     started = time.perf_counter()
-    run = campaign.start().wait(args.timeout)
+    earlier = campaign.latest_execution("test")
+    if earlier is not None and earlier.state == "paused":
+        # Left paused (by the user, an error, or a process that ended): a new
+        # test run replaces it, as Restart does in the workbench.
+        print(f"restarting: test execution {earlier.id} was paused", file=sys.stderr)
+        run = campaign.restart().wait(args.timeout)
+    else:
+        run = campaign.start().wait(args.timeout)
     while clock is not None and run.state == "waiting" and clock.pending:
         step = clock.pending[0] - clock.now()
         clock.advance(seconds=max(step.total_seconds(), 0))

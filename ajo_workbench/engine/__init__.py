@@ -6,6 +6,14 @@ from ajo_workbench.engine.execution import (
     Sending,
     TaskStatus,
     restore_execution,
+    revive_execution,
 )
 
-__all__ = ["Execution", "ExecutionState", "Sending", "TaskStatus", "restore_execution"]
+__all__ = [
+    "Execution",
+    "ExecutionState",
+    "Sending",
+    "TaskStatus",
+    "restore_execution",
+    "revive_execution",
+]

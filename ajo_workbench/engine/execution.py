@@ -151,6 +151,7 @@ class Execution:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._consecutive_errors = 0
+        self._replay: set[str] = set()
         self.error: str | None = None
 
     # -- the public handle -------------------------------------------------------
@@ -465,7 +466,9 @@ class Execution:
             activity = self._next_ready()
             if activity is None:
                 break
-            if not self._step(activity):
+            going_on = self._step(activity)
+            self._replay.discard(activity.id)
+            if not going_on:
                 return
 
         if self.awaiting:
@@ -537,6 +540,8 @@ class Execution:
             missing = ", ".join(t.id for t in inbound if t not in present)
             self._end_branch(activity, f"{missing} carried no population", "warning")
             return True
+        if activity.type == "wait" and activity.id in self._replay:
+            self._due[activity.id] = self._clock.now()  # it waited before
         if activity.type == "wait" and activity.id not in self._due:
             return self._hold(activity)
         if self._waits_for_confirmation(activity):
@@ -596,6 +601,7 @@ class Execution:
         try:
             status, counts = self._execute(activity)
             channel = self.mode == "live" and activity.type in CHANNEL_ADDRESS
+            channel = channel and activity.id not in self._replay
             if channel and not self._deliver(activity):
                 return True  # stopped while sending: the stop abandons it
         except Exception as error:
@@ -811,6 +817,7 @@ class Execution:
         return self._attributes[dimension]
 
     def _fail_task(self, activity: Activity, error: Exception, duration: float) -> bool:
+        self._replay.discard(activity.id)
         message = _describe(error)
         self._set_task(
             activity.id,
@@ -930,6 +937,8 @@ class Execution:
 
     def _set_task(self, activity_id: str, status: TaskStatus, **fields: Any) -> None:
         self._status[activity_id] = status
+        if activity_id in self._replay:
+            return  # recomputed on revival: its recorded task stays as it was
         self._journal.update_task(self.id, activity_id, status=status.value, **fields)
         self._notify()
 
@@ -947,6 +956,8 @@ class Execution:
         activity_id: str | None = None,
         action: str | None = None,
     ) -> None:
+        if activity_id is not None and activity_id in self._replay:
+            return
         self._journal.log(
             level,
             message,
@@ -1011,5 +1022,63 @@ def restore_execution(
         execution._dimensions[transition_id] = row["dimension"]
         if row["path"]:
             execution._files[transition_id] = folder / row["path"]
+    execution._settled.set()
+    return execution
+
+
+def revive_execution(
+    record: dict[str, Any],
+    *,
+    tables: Tables,
+    journal: Journal,
+    folder: Path,
+    clock: Clock | None = None,
+    state: State | None = None,
+    sending: Sending | None = None,
+) -> Execution:
+    """An execution whose process ended while it was active, ready to resume.
+
+    The tables it held in memory died with that process, so :meth:`Execution.resume`
+    first recomputes the tasks that had finished, from the same tables (a live
+    execution's snapshot), without recording them again and without sending their
+    messages again; then it runs the rest. Channel activities that were sending carry
+    on where the send ledger says they stopped, so no profile gets a second message.
+    Confirmations given before the process ended still hold.
+
+    Notes
+    -----
+    Finished targeting is recomputed: tables outside the snapshot are read as they
+    are now, and an ``incremental_query`` reads from its current watermark, so a
+    population computed again may differ from the first one. The ledger still sends
+    at most one message per profile and activity.
+    """
+    execution = Execution(
+        execution_id=record["id"],
+        campaign_id=record["campaign_id"],
+        definition=parse_definition(record["definition"]),
+        tables=tables,
+        journal=journal,
+        folder=folder,
+        mode=record["mode"],
+        version=record["version"],
+        clock=clock,
+        state=state,
+        sending=sending,
+    )
+    execution._state = ExecutionState.PAUSED
+    execution.error = record["error"]
+    finished = (TaskStatus.SUCCESS, TaskStatus.SKIPPED)
+    for activity_id, row in journal.task_rows(record["id"]).items():
+        status = TaskStatus(row["status"])
+        if status in finished:
+            execution._replay.add(activity_id)
+        elif status in (TaskStatus.ABANDONED, TaskStatus.ERROR):
+            execution._status[activity_id] = status
+    confirmed = journal.logs(execution_id=record["id"]).filter(
+        pl.col("action") == "confirm_send"
+    )
+    execution._confirmed.update(
+        str(a) for a in confirmed["activity_id"].drop_nulls().to_list()
+    )
     execution._settled.set()
     return execution

@@ -146,6 +146,19 @@ class Journal:
                 [(execution_id, aid, kind, now) for aid, kind in tasks],
             )
 
+    def claim(self, execution_id: str, previous_owner: str | None) -> bool:
+        """Make this process an execution's owner, if ``previous_owner`` still is.
+
+        Of several processes that find the same orphaned execution, exactly one
+        wins the claim.
+        """
+        with self.database.transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE executions SET owner = ? WHERE id = ? AND owner IS ?",
+                (OWNER, execution_id, previous_owner),
+            )
+            return cursor.rowcount == 1
+
     def set_state(
         self, execution_id: str, state: str, error: str | None = None
     ) -> None:

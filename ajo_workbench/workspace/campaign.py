@@ -11,8 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ajo_workbench.delivery import SendLedger, provider_for
-from ajo_workbench.engine import Execution, Sending, restore_execution
+from ajo_workbench.delivery import OutboxProvider, SendLedger, provider_for
+from ajo_workbench.engine import (
+    Execution,
+    Sending,
+    restore_execution,
+    revive_execution,
+)
 from ajo_workbench.errors import LifecycleError
 from ajo_workbench.lifecycle import CampaignStatus, Facts, Lifecycle
 from ajo_workbench.model.alerts import Alert, errors
@@ -105,7 +110,7 @@ class Campaign:
         running = self.workspace.running.get(record["id"])
         if running is not None:
             return running
-        active = record["state"] in ("running", "waiting", "paused")
+        active = record["state"] in ("running", "waiting")
         if active and not owner_alive(record["owner"]):
             record = self._interrupted(record)
         return restore_execution(
@@ -113,16 +118,19 @@ class Campaign:
         )
 
     def _interrupted(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Record as stopped an execution whose process ended while it was active."""
+        """Record as paused an execution whose process ended while it was active.
+
+        Resume (in any process) takes it over and carries on; Stop ends it.
+        """
         message = (
             f"execution {record['id']} was {record['state']} when the process that "
-            "ran it ended; it is stopped now (start a new one)"
+            "ran it ended; Resume carries on from its unfinished tasks"
         )
         journal = self.workspace.journal
-        journal.set_state(record["id"], "stopped", message)
+        journal.set_state(record["id"], "paused", message)
         for activity_id, task in journal.task_rows(record["id"]).items():
-            if task["status"] in ("not_run", "running", "attention"):
-                journal.update_task(record["id"], activity_id, status="abandoned")
+            if task["status"] in ("running", "attention"):
+                journal.update_task(record["id"], activity_id, status="not_run")
         journal.log(
             "warning",
             message,
@@ -131,6 +139,45 @@ class Campaign:
             action="recover",
         )
         return journal.execution(record["id"]) or record
+
+    def _take_over(self, action: str, record: dict[str, Any]) -> Execution:
+        """Run in this process an execution left paused by a process that ended."""
+        if not self.workspace.journal.claim(record["id"], record["owner"]):
+            self._refused(
+                action, f"another process took over execution {record['id']} first"
+            )
+        workspace = self.workspace
+        definition = parse_definition(record["definition"])
+        live = record["mode"] == "live"
+        tables = (
+            self._snapshot_tables(record["id"], definition)
+            if live
+            else workspace.tables
+        )
+        execution = revive_execution(
+            record,
+            tables=tables,
+            journal=workspace.journal,
+            folder=workspace.path,
+            clock=workspace.clock,
+            state=workspace.shared_state,
+            sending=self._sending(definition) if live else None,
+        )
+        self._log("info", f"execution {record['id']} taken over", action=action)
+        if live:
+            ledger = SendLedger(workspace.database, workspace.clock)
+            found = ledger.recover(
+                record["id"], OutboxProvider(workspace.path / "outbox")
+            )
+            if found.sent or found.unknown:
+                self._log(
+                    "warning",
+                    f"{found.sent + found.unknown} messages were in flight when the "
+                    f"process ended: {found.sent} found in the outbox (sent), "
+                    f"{found.unknown} with an unknown outcome (recorded as errors, "
+                    "not sent again)",
+                )
+        return self._register(execution)
 
     def available_actions(
         self, validated: list[Alert] | None = None
@@ -223,10 +270,7 @@ class Campaign:
             clock=self.workspace.clock,
             state=self.workspace.shared_state,
         )
-        self.workspace.running[execution.id] = execution
-        for listener in self.workspace.execution_listeners:
-            listener(execution)
-        return execution.start()
+        return self._register(execution).start()
 
     def _release_finished_tests(self) -> None:
         """Forget the in-memory tables of this campaign's ended test executions.
@@ -245,9 +289,20 @@ class Campaign:
         return self._active("stop", "test")
 
     def _active(self, action: str, mode: str | None = None) -> Execution:
-        """The execution an action acts on: the test one in Draft, else the live one."""
+        """The execution an action acts on: the test one in Draft, else the live one.
+
+        An execution left paused by a process that ended is taken over.
+        """
         mode = mode or ("test" if self.status == CampaignStatus.DRAFT else "live")
         execution = self.latest_execution(mode)
+        if execution is not None and execution.id not in self.workspace.running:
+            record = self.workspace.journal.execution(execution.id)
+            if (
+                record
+                and record["state"] == "paused"
+                and not owner_alive(record["owner"])
+            ):
+                return self._take_over(action, record)
         if execution is None or execution.id not in self.workspace.running:
             self._refused(action, f"the {mode} execution runs in another process")
         assert execution is not None
@@ -295,37 +350,52 @@ class Campaign:
         """Start a live execution on a snapshot of the campaign's dimension."""
         execution_id = _new_id()
         folder = self.workspace.path / "snapshots" / execution_id
-        frozen = take_snapshot(self.workspace.tables, [definition.dimension], folder)
+        take_snapshot(self.workspace.tables, [definition.dimension], folder)
         self._log(
             "info", f"snapshot of {definition.dimension!r} taken for {execution_id}"
         )
-        recurring = definition.schedule.get("type") == "recurring"
         workspace = self.workspace
-        sending = Sending(
-            ledger=SendLedger(workspace.database, workspace.clock),
-            providers=lambda channel: provider_for(
-                channel, workspace.delivery, workspace.path
-            ),
-            confirm=definition.settings.send_confirmation and not recurring,
-        )
         execution = Execution(
             execution_id=execution_id,
             campaign_id=self.id,
             definition=definition,
-            tables=SnapshotTables(workspace.tables, frozen),
+            tables=self._snapshot_tables(execution_id, definition),
             journal=workspace.journal,
             folder=workspace.path,
             mode="live",
             version=version,
             clock=workspace.clock,
             state=workspace.shared_state,
-            sending=sending,
+            sending=self._sending(definition),
         )
-        execution.on_change(self._complete_when_done)
-        workspace.running[execution.id] = execution
-        for listener in workspace.execution_listeners:
+        return self._register(execution).start()
+
+    def _snapshot_tables(
+        self, execution_id: str, definition: CampaignDefinition
+    ) -> SnapshotTables:
+        folder = self.workspace.path / "snapshots" / execution_id
+        frozen = {definition.dimension: folder / f"{definition.dimension}.parquet"}
+        return SnapshotTables(self.workspace.tables, frozen)
+
+    def _sending(self, definition: CampaignDefinition) -> Sending:
+        workspace = self.workspace
+        recurring = definition.schedule.get("type") == "recurring"
+        return Sending(
+            ledger=SendLedger(workspace.database, workspace.clock),
+            providers=lambda channel: provider_for(
+                channel, workspace.delivery, workspace.path
+            ),
+            confirm=definition.settings.send_confirmation and not recurring,
+        )
+
+    def _register(self, execution: Execution) -> Execution:
+        """Follow a live execution of this process, and let listeners know of it."""
+        if execution.mode == "live":
+            execution.on_change(self._complete_when_done)
+        self.workspace.running[execution.id] = execution
+        for listener in self.workspace.execution_listeners:
             listener(execution)
-        return execution.start()
+        return execution
 
     def _complete_when_done(self, execution: Execution) -> None:
         """Completed once a non-recurring live execution finished without error."""
