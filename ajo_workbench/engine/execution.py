@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,7 +29,7 @@ from ajo_workbench.activities.base import (
 )
 from ajo_workbench.activities.flow import wait_until
 from ajo_workbench.clock import Clock
-from ajo_workbench.delivery import Provider, SendLedger, send_population
+from ajo_workbench.delivery import Provider, SendLedger, render_message, send_population
 from ajo_workbench.errors import DataError, ExecutionError, WorkbenchError
 from ajo_workbench.model.alerts import Alert
 from ajo_workbench.model.catalogue import CHANNEL_ADDRESS
@@ -243,6 +243,96 @@ class Execution:
             rows = rows.filter(_among(key, frame[key]))
         joined = left_join(frame.lazy(), rows.select(key, *attributes), on=key)
         return joined.collect()
+
+    def simulate(self, activity_id: str, profiles: Sequence[Any]) -> pl.DataFrame:
+        """Render a channel activity's message for chosen profiles, as they'd see it.
+
+        Parameters
+        ----------
+        activity_id
+            An e-mail, SMS or push activity of this execution.
+        profiles
+            Keys of profiles in the population that reached the activity.
+
+        Returns
+        -------
+        polars.DataFrame
+            One row per profile, in the given order: the key, ``address``,
+            ``subject`` (the push title; null for SMS) and ``body``.
+
+        Raises
+        ------
+        DataError
+            When the activity is not a channel, its population is not available
+            (not reached yet, or not kept), or a profile is not in it.
+        TemplateError
+            When the content can't be rendered for a profile.
+        """
+        activity = self.definition.activity(activity_id)
+        if activity.type not in CHANNEL_ADDRESS:
+            raise DataError(
+                f"activity {activity_id!r} is a {activity.type}, not a channel: "
+                "only e-mail, SMS and push activities have content to simulate"
+            )
+        inbound = [
+            t for t in self.definition.inbound(activity_id) if t.id in self._counts
+        ]
+        if not inbound:
+            raise DataError(
+                f"no population has reached {activity_id!r} in execution {self.id} "
+                "yet: run the execution up to it first"
+            )
+        dimension = self._dimensions[inbound[0].id]
+        key = self._tables.info(dimension).key
+        tables = [self._work_table(t.id) for t in inbound]
+        key_type = tables[0].schema[key]
+        try:
+            wanted = pl.Series(key, list(profiles)).cast(key_type)
+        except (pl.exceptions.PolarsError, TypeError) as error:
+            raise DataError(
+                f"profiles {list(profiles)!r} are not all {key_type} keys of "
+                f"{dimension!r}: {error}"
+            ) from None
+        chosen = pl.concat(
+            [
+                self._with_deferred(
+                    t.id, table.filter(_among(key, wanted)), whole=False
+                )
+                for t, table in zip(inbound, tables, strict=True)
+            ],
+            how="diagonal_relaxed",
+        ).unique(key, keep="first", maintain_order=True)
+        outside = wanted.filter(~wanted.is_in(chosen[key].implode()))
+        if outside.len():
+            shown = ", ".join(str(v) for v in outside.head(5).to_list())
+            more = f" and {outside.len() - 5} more" if outside.len() > 5 else ""
+            reached = sum(self._counts[t.id] for t in inbound)
+            raise DataError(
+                f"profile(s) {shown}{more} did not reach {activity_id!r} in execution "
+                f"{self.id} ({reached} profiles did); pick profiles of its population"
+            )
+        rows = left_join(chosen.lazy(), self._tables.scan(dimension), on=key).collect()
+        by_key = {row[key]: row for row in rows.iter_rows(named=True)}
+        variables = dict(self.definition.variables)
+        messages = [
+            render_message(
+                activity.type,
+                activity.settings,
+                {**variables, **by_key[value]},
+                activity_id=activity_id,
+                profile_id=str(value),
+            )
+            for value in wanted.to_list()
+        ]
+        return pl.DataFrame(
+            {
+                key: wanted,
+                "address": [m.address for m in messages],
+                "subject": [m.subject for m in messages],
+                "body": [m.body for m in messages],
+            },
+            schema_overrides={"subject": pl.String},
+        )
 
     def schema(self, transition_id: str) -> pl.DataFrame:
         """Column, type, null count and a sample value of a transition's table.

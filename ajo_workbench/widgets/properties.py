@@ -112,6 +112,24 @@ class PropertiesPane(widgets.VBox):
             layout=widgets.Layout(display="none", width="auto"),
         )
         self._on_confirm = on_confirm
+        self.simulate_input = widgets.Text(
+            placeholder="profile keys, e.g. 12, 40",
+            layout=widgets.Layout(width="180px"),
+        )
+        self.simulate_button = widgets.Button(
+            description="Simulate content",
+            tooltip="render the message for these profiles of its population",
+        )
+        self.simulation = widgets.HTML()
+        self.simulate_box = widgets.VBox(
+            [
+                widgets.HBox([self.simulate_input, self.simulate_button]),
+                self.simulation,
+            ],
+            layout=widgets.Layout(display="none"),
+        )
+        self.simulate_button.on_click(guard("Simulate content")(self._simulate_clicked))
+        self._execution: Execution | None = None
         self.confirm_button.on_click(guard("Confirm send")(self._confirm_clicked))
         self.schema_button.on_click(guard("Preview schema")(self._schema_clicked))
         self.results_button.on_click(guard("Preview results")(self._results_clicked))
@@ -121,7 +139,13 @@ class PropertiesPane(widgets.VBox):
         self.page = 0
         self.showing: tuple[str, str] | None = None
         super().__init__(
-            [self.title, self.confirm_button, self.details, self.preview_box],
+            [
+                self.title,
+                self.confirm_button,
+                self.simulate_box,
+                self.details,
+                self.preview_box,
+            ],
             layout=widgets.Layout(min_width="320px", padding="0 0 0 8px"),
         )
 
@@ -148,6 +172,9 @@ class PropertiesPane(widgets.VBox):
         self.confirm_button.layout.display = None if channel else "none"
         self.confirm_button.disabled = confirm_refused is not None
         self.confirm_button.tooltip = confirm_refused or "let this activity send"
+        self.simulate_box.layout.display = None if channel else "none"
+        self.simulation.value = ""
+        self._execution = execution
         self.title.value = (
             f"<b>{escape(activity.label or activity.id)}</b> "
             f"<code>{escape(activity.id)}</code> · {escape(activity.type)} "
@@ -195,6 +222,7 @@ class PropertiesPane(widgets.VBox):
         transition = definition.transition(transition_id)
         self.showing = ("transition", transition_id)
         self.confirm_button.layout.display = "none"
+        self.simulate_box.layout.display = "none"
         port = "" if transition.port == "out" else f" (port {transition.port})"
         self.title.value = (
             f"<b>Transition</b> <code>{escape(transition.id)}</code>: "
@@ -243,6 +271,26 @@ class PropertiesPane(widgets.VBox):
             raise ValueError("this pane was made without a Confirm send action")
         self._on_confirm()
 
+    def simulate(self, keys: str) -> pl.DataFrame:
+        """Render the shown channel activity's message for comma-separated keys."""
+        if self.showing is None or self.showing[0] != "activity":
+            raise ValueError("select a channel activity first")
+        if self._execution is None:
+            raise ValueError("no execution yet: Start a test execution first")
+        chosen = [part.strip() for part in keys.split(",") if part.strip()]
+        if not chosen:
+            raise ValueError("type the keys of one or more profiles")
+        activity_id = self.showing[1]
+        messages = self._execution.simulate(activity_id, chosen)
+        html = self._execution.definition.activity(activity_id).type == "email"
+        self.simulation.value = "".join(
+            _message_html(row, html) for row in messages.iter_rows(named=True)
+        )
+        return messages
+
+    def _simulate_clicked(self, _: Any) -> None:
+        self.simulate(self.simulate_input.value)
+
     def _schema_clicked(self, _: Any) -> None:
         self.show_schema()
 
@@ -262,3 +310,28 @@ class PropertiesPane(widgets.VBox):
 
     def _set_grid(self, frame: pl.DataFrame, first_row: int = 0) -> None:
         self.grid.data = to_grid(frame, first_row)
+
+
+def _message_html(message: dict[str, Any], html: bool) -> str:
+    """One simulated message: the HTML body is shown in a sandboxed frame."""
+    key = next(iter(message))
+    subject = message["subject"]
+    body = message["body"]
+    shown = (
+        f'<iframe sandbox="" srcdoc="{escape(body, quote=True)}" '
+        'style="width:100%;height:120px;border:1px solid #ccc"></iframe>'
+        if html
+        else f"<pre>{escape(body)}</pre>"
+    )
+    return (
+        '<div class="ajo-simulation">'
+        + table_html(
+            [
+                (key, str(message[key])),
+                ("to", message["address"] or "(no address)"),
+                ("subject", subject if subject is not None else "(none)"),
+            ]
+        )
+        + shown
+        + "</div>"
+    )

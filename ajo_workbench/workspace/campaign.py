@@ -426,6 +426,28 @@ class Campaign:
         self._act("confirm_send", activity_id=activity_id)
         self._active("confirm_send", "live").confirm(activity_id)
 
+    def simulate_content(
+        self,
+        activity_id: str,
+        profiles: list[Any],
+        execution: Execution | None = None,
+    ) -> pl.DataFrame:
+        """Render a channel activity's message for chosen profiles of its population.
+
+        ``execution`` defaults to the latest one (the live one once published, else
+        the latest test). See :meth:`Execution.simulate`; nothing is sent.
+        """
+        if execution is None:
+            mode = None if self.status == CampaignStatus.DRAFT else "live"
+            execution = self.latest_execution("test" if mode is None else mode)
+        if execution is None:
+            raise LifecycleError(
+                "simulate_content",
+                self.status,
+                "no execution has run yet: Start a test execution first",
+            )
+        return execution.simulate(activity_id, profiles)
+
     def close(self) -> None:
         """Stop new occurrences of a recurring campaign; Completed once idle."""
         self._act("close")

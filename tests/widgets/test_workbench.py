@@ -356,3 +356,32 @@ def test_a_channel_activity_offers_confirm_send(bench: Workbench) -> None:
     assert refusals["level"].to_list() == ["warning"]
     bench.select("activity", "segments")
     assert confirm.layout.display == "none"
+
+
+def test_simulate_content_shows_the_message_for_chosen_profiles(
+    ran: Workbench,
+) -> None:
+    pane = ran.properties
+    ran.select("activity", "mail_big")
+    assert pane.simulate_box.layout.display is None
+    run = ran.campaign.latest_execution()
+    assert run is not None
+    chosen = run.frame("t4")["profile_id"].head(2).to_list()
+    pane.simulate_input.value = ", ".join(str(k) for k in chosen)
+    pane.simulate_button.click()
+    assert ran.errors.last is None
+    shown = pane.simulation.value
+    assert shown.count('class="ajo-simulation"') == 2
+    assert "<iframe sandbox=" in shown  # the HTML body can't run scripts
+    expected = run.simulate("mail_big", chosen)
+    for subject in expected["subject"].to_list():
+        assert subject in shown
+
+    outsider = run.frame("t6")["profile_id"][0]
+    pane.simulate_input.value = str(outsider)
+    pane.simulate_button.click()  # refused: shown in the workbench
+    assert ran.errors.last is not None and "did not reach 'mail_big'" in (
+        ran.errors.last
+    )
+    ran.select("transition", "t4")
+    assert pane.simulate_box.layout.display == "none"

@@ -226,3 +226,41 @@ def test_a_live_send_paused_on_errors_resumes_or_goes_back_to_draft(
     sent = events.filter(pl.col("status") == "sent")
     assert sent.height == len(Switchboard.received) > 0
     assert events["profile_id"].n_unique() == targeted.height
+
+
+def test_simulate_content_renders_for_chosen_profiles_of_the_population(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    personal = {
+        **MAIL,
+        "subject": "{{ season }} news for {{ first_name }}",
+        "body": "<p>{{ first_name }} in {{ city }}</p>",
+    }
+    definition = chain(FR, personal, END)
+    definition["variables"] = {"season": "Winter"}
+    campaign = workspace.load_campaign(definition)
+    with pytest.raises(ajo.LifecycleError, match="Start a test execution first"):
+        campaign.simulate_content("mail", [1])
+    run = campaign.start().wait(60)
+    french_ids = french(workspace).sort("profile_id")
+    chosen = french_ids["profile_id"].head(3).to_list()[::-1]
+
+    shown = campaign.simulate_content("mail", chosen)
+    assert shown["profile_id"].to_list() == chosen  # in the given order
+    rows = french_ids.filter(pl.col("profile_id").is_in(chosen))
+    for profile in rows.iter_rows(named=True):
+        message = shown.filter(pl.col("profile_id") == profile["profile_id"]).row(
+            0, named=True
+        )
+        assert message["subject"] == f"Winter news for {profile['first_name']}"
+        assert message["body"] == f"<p>{profile['first_name']} in {profile['city']}</p>"
+        assert message["address"] == (profile["email"] or "").strip()
+
+    outsider = (
+        workspace.table("profiles").filter(pl.col("country") != "FR")["profile_id"][0]
+    )
+    with pytest.raises(ajo.DataError, match=f"{outsider}.*did not reach 'mail'"):
+        run.simulate("mail", [chosen[0], outsider])
+    with pytest.raises(ajo.DataError, match="not a channel"):
+        run.simulate("fr", chosen)
+    assert not (workspace.path / "outbox").exists()  # nothing was sent
