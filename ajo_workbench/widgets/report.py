@@ -42,6 +42,7 @@ LABEL_WIDTH = 150
 NOTHING = ""
 """The value of the comparison dropdown when no execution is chosen."""
 
+
 def report_frame(definition: CampaignDefinition, tasks: pl.DataFrame) -> pl.DataFrame:
     """One row per activity: status, input, output (all ports), channel exclusions,
     outputs per port and duration, in dependency order.
