@@ -16,12 +16,14 @@ from ajo_workbench.reporting.activities import (
     activity_report,
     execution_report,
 )
-from ajo_workbench.reporting.channels import REASONS, channel_report
-from ajo_workbench.reporting.compare import Comparison, compare
+from ajo_workbench.reporting.channels import CHANNEL_REPORT, REASONS, channel_report
+from ajo_workbench.reporting.compare import COMPARED_ACTIVITIES, Comparison, compare
 from ajo_workbench.reporting.funnel import FLOWS, STEPS, funnel, funnel_along
 
 __all__ = [
     "ACTIVITY_REPORT",
+    "CHANNEL_REPORT",
+    "COMPARED_ACTIVITIES",
     "FLOWS",
     "REASONS",
     "STEPS",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from ajo_workbench.delivery.sender import NO_ADDRESS, NO_CONSENT
@@ -13,6 +15,23 @@ REASONS = (NO_ADDRESS, NO_CONSENT)
 """The exclusion reasons the sender writes; each has its column in every report."""
 UNKNOWN_REASON = "unknown"
 COUNTS = ("targeted", "excluded", "sent", "delivered", "bounced", "errors")
+
+CHANNEL_REPORT: dict[str, Any] = {
+    "activity_id": pl.String,
+    "channel": pl.String,
+    "label": pl.String,
+    "status": pl.String,
+    "reached": pl.Int64,
+    "targeted": pl.Int64,
+    "excluded": pl.Int64,
+    **{f"excluded_{reason}": pl.Int64 for reason in REASONS},
+    "sent": pl.Int64,
+    "delivered": pl.Int64,
+    "bounced": pl.Int64,
+    "errors": pl.Int64,
+}
+"""The columns every :func:`channel_report` has, in order; a column per other
+exclusion reason found in the events comes after ``excluded_no_consent``."""
 
 
 def channel_report(execution: Execution, events: pl.DataFrame) -> pl.DataFrame:

@@ -20,6 +20,18 @@ from ajo_workbench.reporting.worktables import dimension_of, key_of, transition_
 
 logger = logging.getLogger(__name__)
 
+COMPARED_ACTIVITIES: dict[str, Any] = {
+    "activity_id": pl.String,
+    "type": pl.String,
+    "status_a": pl.String,
+    "status_b": pl.String,
+    "count_a": pl.Int64,
+    "count_b": pl.Int64,
+    "delta": pl.Int64,
+    "change": pl.Float64,
+}
+"""The columns of :attr:`Comparison.activities`."""
+
 UNMATCHED: dict[str, Any] = {"kind": pl.String, "id": pl.String, "only_in": pl.String}
 """The columns of :attr:`Comparison.unmatched`."""
 
@@ -137,16 +149,7 @@ class Comparison:
         joined = in_a.join(
             in_b.drop("type"), on="activity_id", how="inner", maintain_order="left"
         )
-        return _with_delta(joined).select(
-            "activity_id",
-            "type",
-            "status_a",
-            "status_b",
-            "count_a",
-            "count_b",
-            "delta",
-            "change",
-        )
+        return _with_delta(joined).select(list(COMPARED_ACTIVITIES))
 
     def _transitions(self) -> pl.DataFrame:
         ids_b = {t.id for t in self.b.definition.transitions}

@@ -20,6 +20,8 @@ from ajo_workbench.engine import Execution
 from ajo_workbench.errors import ExecutionError
 from ajo_workbench.model.definition import CampaignDefinition
 from ajo_workbench.reporting import (
+    CHANNEL_REPORT,
+    COMPARED_ACTIVITIES,
     Comparison,
     activity_report,
     channel_report,
@@ -151,7 +153,7 @@ class Report(widgets.VBox):
         self.chart = widgets.HTML(population_svg(self.frame))
         self.grid = _grid(self.frame, "240px")
         self.grid.add_class("ajo-report-grid")
-        self.channels = pl.DataFrame()
+        self.channels = pl.DataFrame(schema=CHANNEL_REPORT)
         self.channel_grid = _grid(self.channels, "120px")
         self.channel_grid.add_class("ajo-channel-grid")
         self.flows = pl.DataFrame(schema=FLOWS)
@@ -167,7 +169,7 @@ class Report(widgets.VBox):
         self.against.observe(guard("compare executions")(self._on_choose), "value")
         self.changed = widgets.HTML()
         self.changed.add_class("ajo-changed-profiles")
-        self.deltas = _grid(pl.DataFrame(), "240px")
+        self.deltas = _grid(pl.DataFrame(schema=COMPARED_ACTIVITIES), "240px")
         self.deltas.add_class("ajo-delta-grid")
         self.comparing = widgets.VBox(
             [_heading("Compare"), self.against, self.changed, self.deltas]
@@ -211,7 +213,7 @@ class Report(widgets.VBox):
         self.comparison, self.changed_count = None, None
         if not execution_id or self.execution is None or self.campaign is None:
             self.changed.value = ""
-            self.deltas.data = to_grid(pl.DataFrame())
+            self.deltas.data = to_grid(pl.DataFrame(schema=COMPARED_ACTIVITIES))
             return
         other = _find(self.campaign.executions, execution_id)
         self.comparison = compare(other, self.execution)
@@ -222,7 +224,7 @@ class Report(widgets.VBox):
 
     def _show_flows(self, tasks: pl.DataFrame, execution: Execution | None) -> None:
         if execution is None:
-            self.channels = pl.DataFrame()
+            self.channels = pl.DataFrame(schema=CHANNEL_REPORT)
             self.flows = pl.DataFrame(schema=FLOWS)
             definition = self.definition
         else:

@@ -13,7 +13,7 @@ import pytest
 
 import ajo_workbench as ajo
 from ajo_workbench.engine import Execution
-from ajo_workbench.reporting import Comparison, compare
+from ajo_workbench.reporting import COMPARED_ACTIVITIES, Comparison, compare
 
 from .conftest import without_confirmation
 
@@ -68,6 +68,7 @@ def test_two_test_runs_around_a_changed_condition(
 
     comparison = compare(first, second)
     assert comparison.key == "profile_id"
+    assert comparison.activities.schema == pl.Schema(COMPARED_ACTIVITIES)
     transitions = [t.id for t in first.definition.transitions]
     expected = changes_by_hand(
         paths_by_hand(first, transitions), paths_by_hand(second, transitions)
