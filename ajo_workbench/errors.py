@@ -10,13 +10,20 @@ Every error the project raises on purpose derives from one root::
     ├── LifecycleError                 an action is refused in the campaign's status
     ├── ExecutionError                 an activity failed while it ran
     ├── WorkspaceError                 the workspace folder or database is unusable
-    └── TemplateError (ValueError)     a message can't be rendered for a recipient
+    ├── TemplateError (ValueError)     a message can't be rendered for a recipient
+    ├── SignalRefusedError             a signal can't start the campaign (§11.3)
+    │   ├── UnknownCampaignError (LookupError)   no campaign has the id
+    │   ├── SignalNotAcceptedError (ValueError)  not live, not signal-triggered,
+    │   │                                        or bad variables
+    │   └── SignalThrottledError                 triggered again too soon
+    └── ServiceError                   the signal service can't start as configured
 
 Messages start lower-case and say what was wrong, the value, and what is allowed.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -93,3 +100,53 @@ class WorkspaceError(WorkbenchError):
 
 class TemplateError(WorkbenchError, ValueError):
     """A channel template doesn't parse, misses a value, or leaves the sandbox."""
+
+
+class SignalRefusedError(WorkbenchError):
+    """A signal can't trigger the campaign; no execution was started."""
+
+    def __init__(self, campaign_id: str, message: str) -> None:
+        self.campaign_id = campaign_id
+        super().__init__(message)
+
+
+class UnknownCampaignError(SignalRefusedError, LookupError):
+    """No campaign of the workspace has the signalled id."""
+
+    def __init__(self, campaign_id: str, message: str | None = None) -> None:
+        if message is None:
+            message = f"no campaign has the id {campaign_id!r}"
+        super().__init__(campaign_id, message)
+
+
+class SignalNotAcceptedError(SignalRefusedError, ValueError):
+    """The campaign is not live, is not signal-triggered, or the variables are bad."""
+
+
+class SignalThrottledError(SignalRefusedError):
+    """The campaign was triggered again within its minimum interval.
+
+    ``retry_after`` is how many seconds remain until a signal is accepted again
+    (never negative); ``retry_after_seconds`` is the same rounded up to whole seconds,
+    as an HTTP ``Retry-After`` header carries it.
+    """
+
+    def __init__(
+        self, campaign_id: str, retry_after: float, message: str | None = None
+    ) -> None:
+        self.retry_after = max(0.0, float(retry_after))
+        if message is None:
+            message = (
+                f"campaign {campaign_id!r} was triggered within its minimum "
+                f"interval; retry in {self.retry_after_seconds} s"
+            )
+        super().__init__(campaign_id, message)
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Seconds to wait, rounded up to a whole number."""
+        return math.ceil(self.retry_after)
+
+
+class ServiceError(WorkbenchError):
+    """The signal service can't start: a bad address, a port in use, a bad token."""
