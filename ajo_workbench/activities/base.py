@@ -97,6 +97,9 @@ class ActivityContext:
     rows, and only such added columns must be computed while the canvas runs."""
     defer: bool = False
     """Whether added columns that no later activity reads may wait until shown."""
+    create_records: Callable[[str, pl.DataFrame], pl.Series] | None = None
+    """Creates records of a dimension from rows of its columns and returns their
+    new keys, in order; only a live execution has it (tests change no data)."""
 
     @property
     def key(self) -> str:

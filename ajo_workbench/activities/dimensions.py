@@ -15,8 +15,9 @@ def reconciliation(context: ActivityContext) -> ActivityResult:
     equal its own; when several match, the smallest key wins, so the row count
     never changes. Incoming columns named like a dimension attribute are dropped:
     the dimension's value is the one downstream activities read. Unreconciled rows
-    go to ``complement``, or stay in ``out`` with a null key when
-    ``keep_unreconciled`` is set.
+    go to ``complement``, or stay in ``out`` when ``keep_unreconciled`` is set:
+    with a null key in a test, and with the key of a record created for them in a
+    live execution (SPEC §7.5).
     """
     activity = context.activity
     dimension = activity.get("dimension") or context.definition.dimension
@@ -55,6 +56,8 @@ def reconciliation(context: ActivityContext) -> ActivityResult:
         left_on=[f"__m_{source}" for source in match],
         right_on=list(match.values()),
     )
+    if activity.get("keep_unreconciled") and context.create_records is not None:
+        joined = _create_unmatched(context, dimension, joined, match, attributes)
     joined = joined.select(pl.col("__key").alias(key), *keep)
     matched = pl.col(key).is_not_null()
     if activity.get("keep_unreconciled"):
@@ -63,6 +66,37 @@ def reconciliation(context: ActivityContext) -> ActivityResult:
         {"out": joined.filter(matched), "complement": joined.filter(~matched)},
         dimension,
     )
+
+
+def _create_unmatched(
+    context: ActivityContext,
+    dimension: str,
+    joined: pl.LazyFrame,
+    match: dict[str, str],
+    attributes: pl.Schema,
+) -> pl.LazyFrame:
+    """Give every row that matches no record a new record of the dimension.
+
+    The new record takes the row's values of the dimension's columns (matched
+    columns under their dimension names), so a later match finds it.
+    """
+    assert context.create_records is not None
+    rows = joined.with_row_index("__row").collect()
+    unmatched = rows.filter(pl.col("__key").is_null())
+    if unmatched.is_empty():
+        return rows.drop("__row").lazy()
+    values = {
+        name: unmatched[name].cast(dtype, strict=False)
+        for name, dtype in attributes.items()
+        if name in unmatched.columns
+    }
+    for source, column in match.items():
+        values[column] = unmatched[f"__m_{source}"]
+    keys = context.create_records(dimension, pl.DataFrame(values))
+    created = unmatched.select("__row").with_columns(keys.alias("__new"))
+    filled = rows.join(created, on="__row", how="left", maintain_order="left")
+    filled = filled.with_columns(pl.coalesce("__key", "__new").alias("__key"))
+    return filled.drop("__row", "__new").lazy()
 
 
 def change_dimension(context: ActivityContext) -> ActivityResult:

@@ -83,6 +83,8 @@ class Sending:
     ledger: SendLedger
     providers: Callable[[str], Provider]
     confirm: bool = True
+    create_records: Callable[[str, pl.DataFrame], pl.Series] | None = None
+    """Creates records for recipients that match none (see ``reconciliation``)."""
 
 
 Listener = Callable[["Execution"], None]
@@ -795,6 +797,9 @@ class Execution:
             state=self._state_store,
             folder=self._folder,
             carry=later,
+            create_records=self._sending.create_records
+            if self.mode == "live" and self._sending is not None
+            else None,
             defer=self.mode == "test"
             and not self.definition.settings.keep_interim_results,
         )

@@ -149,19 +149,15 @@ class Campaign:
         workspace = self.workspace
         definition = parse_definition(record["definition"])
         live = record["mode"] == "live"
-        tables = (
-            self._snapshot_tables(record["id"], definition)
-            if live
-            else workspace.tables
-        )
+        frozen = self._snapshot_tables(record["id"], definition)
         execution = revive_execution(
             record,
-            tables=tables,
+            tables=frozen if live else workspace.tables,
             journal=workspace.journal,
             folder=workspace.path,
             clock=workspace.clock,
             state=workspace.shared_state,
-            sending=self._sending(definition) if live else None,
+            sending=self._sending(definition, record["id"], frozen) if live else None,
         )
         self._log("info", f"execution {record['id']} taken over", action=action)
         if live:
@@ -328,7 +324,14 @@ class Campaign:
         -----
         Scheduled and signal-triggered executions are not run yet.
         """
-        status = self._act("publish")
+        definition = self.definition
+        blocking = errors(self.workspace.validate(definition))
+        blocking += self._publish_alerts(definition)
+        status = self._act(
+            "publish",
+            validation_errors=len(blocking),
+            validation_messages=tuple(str(alert) for alert in blocking),
+        )
         row = self.workspace.database.one(
             "SELECT coalesce(max(version), 0) AS v FROM versions WHERE campaign_id = ?",
             (self.id,),
@@ -341,10 +344,46 @@ class Campaign:
         self._log(
             "info", f"published as version {version}; status {status}", action="publish"
         )
-        definition = self.definition
         if status != CampaignStatus.LIVE or definition.schedule.get("type") != "asap":
             return None
         return self._launch_live(definition, version)
+
+    def _publish_alerts(self, definition: CampaignDefinition) -> list[Alert]:
+        """Problems only publication finds: audiences other published campaigns save.
+
+        Validation knows the audiences saved so far; two campaigns publishing the
+        same audience name would each overwrite the other's, so the second is
+        refused.
+        """
+        saved = {
+            a.get("audience"): a.id
+            for a in definition.activities
+            if a.type == "save_audience"
+        }
+        if not saved:
+            return []
+        alerts = []
+        rows = self.workspace.database.query(
+            "SELECT id, status, definition FROM campaigns WHERE id != ?"
+            " AND status IN ('scheduled', 'live', 'closed')",
+            (self.id,),
+        )
+        for row in rows:
+            other = parse_definition(row["definition"])
+            for activity in other.activities:
+                name = activity.get("audience")
+                if activity.type == "save_audience" and name in saved:
+                    alerts.append(
+                        Alert(
+                            "AUDIENCE_RESERVED",
+                            "error",
+                            f"audience {name!r} is saved by campaign {row['id']!r}, "
+                            f"which is {row['status']}",
+                            f"choose another audience name, or stop {row['id']!r}",
+                            saved[name],
+                        )
+                    )
+        return alerts
 
     def _launch_live(self, definition: CampaignDefinition, version: int) -> Execution:
         """Start a live execution on a snapshot of the campaign's dimension."""
@@ -359,14 +398,14 @@ class Campaign:
             execution_id=execution_id,
             campaign_id=self.id,
             definition=definition,
-            tables=self._snapshot_tables(execution_id, definition),
+            tables=(frozen := self._snapshot_tables(execution_id, definition)),
             journal=workspace.journal,
             folder=workspace.path,
             mode="live",
             version=version,
             clock=workspace.clock,
             state=workspace.shared_state,
-            sending=self._sending(definition),
+            sending=self._sending(definition, execution_id, frozen),
         )
         return self._register(execution).start()
 
@@ -377,15 +416,31 @@ class Campaign:
         frozen = {definition.dimension: folder / f"{definition.dimension}.parquet"}
         return SnapshotTables(self.workspace.tables, frozen)
 
-    def _sending(self, definition: CampaignDefinition) -> Sending:
+    def _sending(
+        self, definition: CampaignDefinition, execution_id: str, frozen: SnapshotTables
+    ) -> Sending:
         workspace = self.workspace
         recurring = definition.schedule.get("type") == "recurring"
+
+        def create_records(dimension: str, rows: pl.DataFrame) -> pl.Series:
+            keys = workspace.create_records(dimension, rows, also=frozen)
+            workspace.journal.log(
+                "info",
+                f"{keys.len()} {dimension} record(s) created on the fly for "
+                f"recipients that matched none (keys {keys[0]} to {keys[-1]})",
+                campaign_id=self.id,
+                execution_id=execution_id,
+                action="create_records",
+            )
+            return keys
+
         return Sending(
             ledger=SendLedger(workspace.database, workspace.clock),
             providers=lambda channel: provider_for(
                 channel, workspace.delivery, workspace.path
             ),
             confirm=definition.settings.send_confirmation and not recurring,
+            create_records=create_records,
         )
 
     def _register(self, execution: Execution) -> Execution:

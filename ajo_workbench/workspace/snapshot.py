@@ -15,7 +15,7 @@ import polars as pl
 
 from ajo_workbench.activities import Tables
 from ajo_workbench.activities.base import TableInfoLike
-from ajo_workbench.storage.tables import TableCatalog
+from ajo_workbench.storage.tables import TableCatalog, write_parquet_atomically
 
 
 def take_snapshot(
@@ -46,9 +46,20 @@ class SnapshotTables:
         return self._tables.info(name)
 
     def scan(self, name: str) -> pl.LazyFrame:
-        if name in self._frozen:
-            return pl.scan_parquet(self._frozen[name])
-        return self._tables.scan(name)
+        if name not in self._frozen:
+            return self._tables.scan(name)
+        frozen = pl.scan_parquet(self._frozen[name])
+        created = created_path(self._frozen[name])
+        if created.exists():
+            return pl.concat([frozen, pl.scan_parquet(created)], how="vertical")
+        return frozen
+
+    def add_records(self, name: str, records: pl.DataFrame) -> None:
+        """Add records created during the execution to a frozen table."""
+        created = created_path(self._frozen[name])
+        if created.exists():
+            records = pl.concat([pl.read_parquet(created), records], how="vertical")
+        write_parquet_atomically(records, created)
 
     def scans(self) -> dict[str, pl.LazyFrame]:
         return {name: self.scan(name) for name in self._tables.scans()}
@@ -58,3 +69,8 @@ class SnapshotTables:
 
     def parents(self, name: str) -> dict[str, str]:
         return self._tables.parents(name)
+
+
+def created_path(frozen: Path) -> Path:
+    """The file of records created after a snapshot was taken, beside it."""
+    return frozen.with_name(f"{frozen.stem}.created.parquet")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import logging
+import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from ajo_workbench.storage.sample import generate_sample_frames
 from ajo_workbench.storage.tables import TableCatalog, TableInfo, TableSource
 from ajo_workbench.validation import validate
 from ajo_workbench.workspace.campaign import Campaign
+from ajo_workbench.workspace.snapshot import SnapshotTables
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class Workspace:
         self.shared_state = CampaignState(self.path, self.database)
         self.running: dict[str, Execution] = {}
         self.execution_listeners: list[Callable[[Execution], None]] = []
+        self._records_lock = threading.Lock()
         self.delivery: dict[str, Any] = {}
         """Delivery providers by channel (``{"email": {"provider": "smtp", …}}``);
         a channel not named here writes to the workspace's outbox."""
@@ -118,6 +122,61 @@ class Workspace:
     def table(self, name: str) -> pl.DataFrame:
         """A whole table as a frame."""
         return self.tables.scan(name).collect()
+
+    def create_records(
+        self, name: str, rows: pl.DataFrame, also: SnapshotTables | None = None
+    ) -> pl.Series:
+        """Append new records to a table and return their keys, in order.
+
+        Each record takes the values of ``rows``' columns named like the table's
+        (cast to their types; other columns are null) and a new key: the next
+        integers after the largest key, or fresh identifiers for a text key.
+        ``also`` is a live execution's snapshot, which gets the records too, so
+        the execution sees them.
+
+        Notes
+        -----
+        The table file is rewritten whole; records are created one call at a time
+        in this process, and two processes creating records of one table at once
+        are not protected from each other.
+        """
+        with self._records_lock:
+            info = self.tables.info(name)
+            current = self.tables.scan(name).collect()
+            schema = current.schema
+            kind = schema[info.key]
+            count = rows.height
+            if kind.is_integer():
+                found = [current.select(pl.col(info.key).max()).item()]
+                if also is not None:
+                    found.append(
+                        also.scan(name).select(pl.col(info.key).max()).collect().item()
+                    )
+                largest = max((int(v) for v in found if v is not None), default=0)
+                keys = pl.Series(info.key, range(largest + 1, largest + 1 + count))
+                keys = keys.cast(kind)
+            else:
+                keys = pl.Series(info.key, [uuid.uuid4().hex for _ in range(count)])
+                keys = keys.cast(kind)
+            records = pl.DataFrame(
+                {
+                    column: keys.alias(column)
+                    if column == info.key
+                    else rows[column].cast(dtype, strict=False)
+                    if column in rows.columns
+                    else pl.Series(column, [None] * count, dtype)
+                    for column, dtype in schema.items()
+                }
+            )
+            self.tables.import_table(
+                name,
+                pl.concat([current, records], how="vertical"),
+                key=info.key,
+                links=dict(info.links),
+            )
+            if also is not None:
+                also.add_records(name, records)
+        return keys
 
     @property
     def feedback_events(self) -> pl.DataFrame:
@@ -169,10 +228,11 @@ class Workspace:
 
         Raises DefinitionError listing every problem; nothing changes then.
         """
-        if isinstance(source, dict):
-            definition = parse_definition(source)
-        else:
+        if isinstance(source, str | Path):
             definition = load_definition(source)
+        else:
+            # Anything else is a document; parse_definition names what it is.
+            definition = parse_definition(source)
         if self.has_campaign(definition.id):
             campaign = self.campaign(definition.id)
             campaign.update(definition)

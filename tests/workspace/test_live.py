@@ -256,11 +256,141 @@ def test_simulate_content_renders_for_chosen_profiles_of_the_population(
         assert message["body"] == f"<p>{profile['first_name']} in {profile['city']}</p>"
         assert message["address"] == (profile["email"] or "").strip()
 
-    outsider = (
-        workspace.table("profiles").filter(pl.col("country") != "FR")["profile_id"][0]
-    )
+    outsider = workspace.table("profiles").filter(pl.col("country") != "FR")[
+        "profile_id"
+    ][0]
     with pytest.raises(ajo.DataError, match=f"{outsider}.*did not reach 'mail'"):
         run.simulate("mail", [chosen[0], outsider])
     with pytest.raises(ajo.DataError, match="not a channel"):
         run.simulate("fr", chosen)
     assert not (workspace.path / "outbox").exists()  # nothing was sent
+
+
+def versions(ws: ajo.Workspace, campaign_id: str) -> int:
+    row = ws.database.one(
+        "SELECT count(*) AS n FROM versions WHERE campaign_id = ?", (campaign_id,)
+    )
+    assert row is not None
+    return int(row["n"])
+
+
+def test_publish_refuses_an_audience_another_published_campaign_saves(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    save = {"id": "keep", "type": "save_audience", "audience": "french-fans"}
+    first = workspace.load_campaign({**chain(FR, save, END), "id": "first"})
+    second = workspace.load_campaign({**chain(FR, save, END), "id": "second"})
+    assert second.alerts == [] or all(a.level != "error" for a in second.alerts)
+
+    live = first.publish()
+    assert live is not None and first.status in ("live", "completed")
+    with pytest.raises(ajo.LifecycleError) as refused:
+        second.publish()
+    assert "AUDIENCE_RESERVED" in str(refused.value)
+    assert "'french-fans' is saved by campaign 'first'" in str(refused.value)
+    assert second.status == "draft" and versions(workspace, "second") == 0
+    log = second.logs.filter(pl.col("action") == "publish")
+    assert log["level"].to_list() == ["warning"]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ("no_body", "CHANNEL_NO_CONTENT"),
+        ("eleven_channels", "TOO_MANY_CHANNELS"),
+    ],
+)
+def test_publish_refuses_missing_content_and_too_many_channels(
+    workspace: ajo.Workspace, change: str, code: str
+) -> None:
+    if change == "no_body":
+        mails = [{**MAIL, "body": "  "}]
+    else:
+        mails = [{**MAIL, "id": f"mail{n}"} for n in range(11)]
+    ids = list(enumerate(mails))
+    document = {
+        "format": "ajo-workbench/campaign@1",
+        "id": "bad-publish",
+        "name": "Bad publish",
+        "activities": [FR, *mails, END],
+        "transitions": [
+            *({"id": f"a{n}", "from": "fr", "to": m["id"]} for n, m in ids),
+            *({"id": f"b{n}", "from": m["id"], "to": "end"} for n, m in ids),
+        ],
+    }
+    campaign = workspace.load_campaign(document)
+    with pytest.raises(ajo.LifecycleError, match=code):
+        campaign.publish()
+    assert campaign.status == "draft" and versions(workspace, "bad-publish") == 0
+    assert campaign.executions == []
+
+
+def test_unmatched_recipients_get_profiles_created_on_the_fly(
+    workspace: ajo.Workspace, tmp_path: Any
+) -> None:
+    profiles = workspace.table("profiles")
+    known = profiles.filter(
+        pl.col("email").is_not_null() & ~pl.col("email").is_duplicated()
+    ).head(2)
+    path = tmp_path / "leads.csv"
+    pl.DataFrame(
+        {
+            "email": [*known["email"].to_list(), "new.one@example.test", "x@new.test"],
+            "first_name": ["A", "B", "Nadia", "Xavier"],
+            "email_consent": ["true", "true", "true", "false"],
+        }
+    ).write_csv(path)
+    document = {
+        "format": "ajo-workbench/campaign@1",
+        "id": "leads",
+        "name": "Leads",
+        "settings": {"send_confirmation": False},
+        "activities": [
+            {
+                "id": "file",
+                "type": "load_file",
+                "path": str(path),
+                "columns": {"email_consent": "bool"},
+            },
+            {
+                "id": "match",
+                "type": "reconciliation",
+                "match": {"email": "email"},
+                "keep_unreconciled": True,
+            },
+            MAIL,
+            END,
+        ],
+        "transitions": [
+            {"id": "t1", "from": "file", "to": "match"},
+            {"id": "t2", "from": "match", "to": "mail"},
+            {"id": "t3", "from": "mail", "to": "end"},
+        ],
+    }
+    campaign = workspace.load_campaign(document)
+    test = campaign.start().wait(60)
+    assert test.frame("t2")["profile_id"].null_count() == 2  # a test creates none
+    assert workspace.table("profiles").height == profiles.height
+
+    live = campaign.publish()
+    assert live is not None
+    live.wait(60)
+    assert live.state == "finished", live.error
+
+    after = workspace.table("profiles")
+    assert after.height == profiles.height + 2
+    created = after.filter(pl.col("profile_id") > profiles["profile_id"].max())
+    assert sorted(created["email"].to_list()) == ["new.one@example.test", "x@new.test"]
+    assert set(created["first_name"].to_list()) == {"Nadia", "Xavier"}
+    assert live.frame("t2")["profile_id"].null_count() == 0
+    assert set(created["profile_id"].to_list()) <= set(
+        live.frame("t2")["profile_id"].to_list()
+    )
+
+    events = workspace.feedback_events.filter(pl.col("execution_id") == live.id)
+    assert events.height == 4  # one per recipient, created ones included
+    by_email = dict(zip(events["address"], events["status"], strict=True))
+    assert by_email["new.one@example.test"] == "sent"
+    assert by_email["x@new.test"] == "exclude"  # the file said: no consent
+    logged = campaign.logs.filter(pl.col("action") == "create_records")
+    assert logged.height == 1 and "2 profiles record(s) created" in logged["message"][0]
