@@ -12,9 +12,7 @@ import pytest
 from ajo_workbench.service import ServiceHandle, start_in_thread
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_target import FakeTarget
-
-TOKEN = "test-token-Zq81_secret"
+from fake_target import TOKEN, FakeTarget
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from ajo_workbench.errors import (
     UnknownCampaignError,
 )
 
+TOKEN = "test-token-Zq81_secret"
+"""The bearer token of the servers the tests start."""
 LIVE = "spring-sale"
 """A live, signal-triggered campaign: every signal starts an execution."""
 DRAFT = "draft-campaign"

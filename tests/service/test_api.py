@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
-from conftest import TOKEN
 from fake_target import (
     DRAFT,
     FAILING,
@@ -18,6 +19,7 @@ from fake_target import (
     SECRET_DETAIL,
     SLOW,
     THROTTLED,
+    TOKEN,
     FakeTarget,
 )
 
@@ -257,17 +259,39 @@ def test_a_garbled_content_length_is_refused(
 
 def test_the_streamed_read_stops_at_the_limit() -> None:
     """The app pulls no more of an endless body than the limit and one chunk."""
-    import anyio
-
     target = FakeTarget()
     app = create_app(target, TOKEN, max_body=10_000)
     pulled = 0
-    sent: list[dict[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
+    async def endless() -> dict[str, Any]:
         nonlocal pulled
         pulled += 1
         return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    sent = _asgi(app, [], endless)
+    assert sent[0]["status"] == 413
+    assert pulled == 11
+    assert target.calls == []
+
+
+def test_a_content_length_that_is_no_number_is_400_in_the_app() -> None:
+    target = FakeTarget()
+    app = create_app(target, TOKEN)
+
+    async def empty() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    sent = _asgi(app, [(b"content-length", "\u00b2".encode("latin-1"))], empty)
+    assert sent[0]["status"] == 400
+    assert b"Content-Length must be a byte count" in sent[1]["body"]
+    assert target.calls == []
+
+
+def _asgi(
+    app: Any, headers: list[tuple[bytes, bytes]], receive: Any
+) -> list[dict[str, Any]]:
+    """The messages ``app`` sends for one authorised trigger request."""
+    sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -282,14 +306,12 @@ def test_the_streamed_read_stops_at_the_limit() -> None:
         "raw_path": TRIGGER.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"authorization", f"Bearer {TOKEN}".encode())],
+        "headers": [(b"authorization", f"Bearer {TOKEN}".encode()), *headers],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 2),
     }
     anyio.run(app, scope, receive, send)
-    assert sent[0]["status"] == 413
-    assert pulled == 11
-    assert target.calls == []
+    return sent
 
 
 def test_an_unknown_campaign_is_404(
@@ -464,8 +486,6 @@ def test_an_unusable_token_string_is_refused() -> None:
 
 
 def _raw(service: ServiceHandle, request: bytes) -> bytes:
-    import socket
-
     with socket.create_connection((service.host, service.port), timeout=5) as sock:
         sock.sendall(request)
         return sock.recv(4096)

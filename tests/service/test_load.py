@@ -9,8 +9,7 @@ from collections import Counter
 from typing import Any
 
 import httpx
-from conftest import TOKEN
-from fake_target import LIVE, FakeTarget
+from fake_target import LIVE, TOKEN, FakeTarget
 
 from ajo_workbench.service import ServiceHandle
 
