@@ -109,6 +109,11 @@ class Comparison:
         campaign dimension in both executions, are compared: a profile's path
         through a transition only one canvas has is not a change here (the
         transition is in :attr:`unmatched`).
+
+        The keys are read from each transition's table as a preview reads it:
+        a test execution that does not keep its work tables computes its
+        deferred columns (enrichment values computed when first shown) on the
+        way, once.
         """
         if self._paths is None:
             self._paths = self._compute_paths()
@@ -207,7 +212,14 @@ class Comparison:
         lists = ["a", "b", "only_in_a", "only_in_b"]
         paths = paths.with_columns(pl.col(lists).fill_null(empty))
         changed = (pl.col("only_in_a").list.len() + pl.col("only_in_b").list.len()) > 0
-        return paths.with_columns(changed.alias("changed")).sort(key)
+        paths = paths.with_columns(changed.alias("changed")).sort(key)
+        logger.debug(
+            "%r: %d profiles, %d changed path",
+            self,
+            paths.height,
+            paths["changed"].sum(),
+        )
+        return paths
 
     def _through(self, execution: Execution) -> pl.DataFrame:
         """(key, transition_id) for every profile on every shared transition."""
