@@ -128,6 +128,8 @@ class PropertiesPane(widgets.VBox):
             ],
             layout=widgets.Layout(display="none"),
         )
+        self.simulate_box.add_class("ajo-simulate")
+        self.confirm_button.add_class("ajo-confirm-send")
         self.simulate_button.on_click(guard("Simulate content")(self._simulate_clicked))
         self._execution: Execution | None = None
         self.confirm_button.on_click(guard("Confirm send")(self._confirm_clicked))

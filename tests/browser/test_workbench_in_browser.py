@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+import ajo_workbench as ajo
 
 from .conftest import ARTIFACTS, Server
 
 NOTEBOOK = "notebooks/01-quickstart.ipynb"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 ACTIVITIES = 8
 TRANSITIONS = 9
 GREEN = "rgb(67,160,71)"
@@ -114,6 +119,15 @@ def click_element(page: Any, group: str, element_id: str, shows: str) -> float:
     raise AssertionError(f"three clicks on {element_id} did not select it")
 
 
+def big_spender() -> int:
+    """A profile that reaches ``mail_big`` in the quickstart's workspace."""
+    with tempfile.TemporaryDirectory() as folder:
+        ws = ajo.Workspace(folder)
+        ws.generate_sample_data(profiles=20_000, seed=7)
+        run = ws.load_campaign(EXAMPLES / "spring-sale.json").start().wait(60)
+        return int(run.frame("t4")["profile_id"][0])
+
+
 def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> None:
     page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
@@ -180,6 +194,30 @@ def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> 
     page.get_by_role("tab", name="Report").click()
     assert page.locator(".ajo-population .ajo-bar").count() == ACTIVITIES
     page.screenshot(path=str(ARTIFACTS / "lab-report.png"), full_page=True)
+
+    # Publish: the live execution waits for Confirm send on its three channels.
+    page.locator(".ajo-action-publish").click()
+    wait_text(page, ".ajo-header", "live")
+    wait_text(page, ".ajo-legend", "attention: 3", timeout=60)
+    click_element(page, "nodes", "mail_big", "mail_big · email")
+    # Simulate content for a profile of its population, then confirm the send.
+    page.locator(".ajo-simulate input").fill(str(big_spender()))
+    page.get_by_role("button", name="Simulate content").click()
+    page.wait_for_selector(".ajo-simulation iframe", timeout=15_000)
+    assert "Merci " in page.locator(".ajo-simulation").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "lab-simulate.png"), full_page=True)
+    waiting = 3
+    for activity, kind in (("mail_big", "email"), ("sms_fr", "sms")):
+        click_element(page, "nodes", activity, f"{activity} · {kind}")
+        page.locator(".ajo-confirm-send").click()
+        waiting -= 1
+        wait_text(page, ".ajo-legend", f"attention: {waiting}", timeout=60)
+    click_element(page, "nodes", "push_rest", "push_rest · push")
+    page.locator(".ajo-confirm-send").click()
+    wait_text(page, ".ajo-header", "completed", timeout=60)
+    wait_text(page, ".ajo-legend", f"success: {ACTIVITIES}")
+    no_broken_widgets(page)
+    page.screenshot(path=str(ARTIFACTS / "lab-completed.png"), full_page=True)
 
 
 def test_the_same_notebook_renders_under_voila(voila: Server, page: Any) -> None:
