@@ -122,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--timeout", type=float, default=None, help="seconds")
     publish.set_defaults(command=_publish)
 
+    delivery = commands.add_parser(
+        "delivery", help="show or set the workspace's delivery providers"
+    )
+    delivery.add_argument(
+        "file", type=Path, nargs="?", help="a JSON delivery config to keep"
+    )
+    delivery.set_defaults(command=_delivery)
+
     for name, helptext in (
         ("logs", "show a campaign's log"),
         ("tasks", "show the tasks of its latest execution"),
@@ -258,6 +266,26 @@ def _publish(args: argparse.Namespace) -> int:
         _print_summary(live, campaign.name, elapsed)
         print(f"status: {campaign.status}")
     return OK if live.state == "finished" else CAMPAIGN_ERRORS
+
+
+def _delivery(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    if args.file is not None:
+        try:
+            config = json.loads(args.file.read_text())
+        except OSError as error:
+            print(f"error: can't read {args.file}: {error.strerror}", file=sys.stderr)
+            return USAGE_ERRORS
+        except json.JSONDecodeError as error:
+            print(
+                f"error: {args.file}: not JSON (line {error.lineno}, column "
+                f"{error.colno}): {error.msg}",
+                file=sys.stderr,
+            )
+            return USAGE_ERRORS
+        workspace.configure_delivery(config)
+    print(json.dumps(workspace.delivery, indent=2, sort_keys=True))
+    return OK
 
 
 def _print_summary(run: Execution, name: str, elapsed: float) -> None:

@@ -13,7 +13,7 @@ from ajo_workbench.delivery.ledger import (
 )
 from ajo_workbench.delivery.outbox import OutboxProvider
 from ajo_workbench.delivery.outcome import Outcome, Provider, deliver
-from ajo_workbench.delivery.providers import provider_for
+from ajo_workbench.delivery.providers import check_delivery_config, provider_for
 from ajo_workbench.delivery.sender import SendSummary, send_population
 from ajo_workbench.delivery.smtp import SmtpProvider
 from ajo_workbench.delivery.templates import RenderedMessage, render_message
@@ -32,6 +32,7 @@ __all__ = [
     "SendSummary",
     "SmtpProvider",
     "WebhookProvider",
+    "check_delivery_config",
     "deliver",
     "provider_for",
     "render_message",

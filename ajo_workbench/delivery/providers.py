@@ -34,6 +34,7 @@ __all__ = [
     "Provider",
     "SmtpProvider",
     "WebhookProvider",
+    "check_delivery_config",
     "deliver",
     "provider_for",
 ]
@@ -65,9 +66,12 @@ KEYS = {
 class _Entry:
     """One channel's config, read with messages that name the key at fault."""
 
-    def __init__(self, channel: str, entry: Mapping[str, Any]) -> None:
+    def __init__(
+        self, channel: str, entry: Mapping[str, Any], read_secrets: bool = True
+    ) -> None:
         self.channel = channel
         self.entry = entry
+        self.read_secrets = read_secrets
 
     def fail(self, key: str, message: str) -> WorkspaceError:
         return WorkspaceError(f"delivery config {self.channel}.{key}: {message}")
@@ -94,7 +98,7 @@ class _Entry:
 
     def secret(self, key: str) -> str | None:
         name = self.text(key)
-        if name is None:
+        if name is None or not self.read_secrets:
             return None
         value = os.environ.get(name)
         if value is None:
@@ -106,6 +110,8 @@ def provider_for(
     channel: str,
     config: Mapping[str, Any] | None,
     workspace_folder: str | Path,
+    *,
+    read_secrets: bool = True,
 ) -> Provider:
     """The provider that delivers ``channel`` messages in a workspace.
 
@@ -118,6 +124,9 @@ def provider_for(
         missing channel means the outbox.
     workspace_folder
         The workspace; the outbox is its ``outbox`` folder.
+    read_secrets
+        False checks the config without reading the environment variables it
+        names (the process that sends may have them when this one doesn't).
 
     Raises
     ------
@@ -138,7 +147,7 @@ def provider_for(
         raise WorkspaceError(
             f"delivery config {channel}: expected a mapping, got {raw!r}"
         )
-    entry = _Entry(channel, raw)
+    entry = _Entry(channel, raw, read_secrets)
 
     name = raw.get("provider", PROVIDERS[channel][0])
     if name not in PROVIDERS[channel]:
@@ -183,3 +192,23 @@ def _webhook(entry: _Entry) -> WebhookProvider:
     token = entry.secret("token_env")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return WebhookProvider(url, timeout=entry.number("timeout", 10.0), headers=headers)
+
+
+def check_delivery_config(config: Any) -> dict[str, Any]:
+    """Check a whole delivery config and return it as a plain dict.
+
+    Raises
+    ------
+    WorkspaceError
+        Naming the channel and key at fault; environment variables are not read.
+    """
+    if not isinstance(config, Mapping):
+        raise WorkspaceError(f"delivery config: expected a mapping, got {config!r}")
+    for channel in config:
+        if channel not in PROVIDERS:
+            raise WorkspaceError(
+                f"delivery config: {channel!r} is not a channel "
+                f"(channels: {', '.join(PROVIDERS)})"
+            )
+        provider_for(channel, config, ".", read_secrets=False).close()
+    return dict(config)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from ajo_workbench.clock import Clock
-from ajo_workbench.delivery import SendLedger
+from ajo_workbench.delivery import SendLedger, check_delivery_config
 from ajo_workbench.engine import Execution
 from ajo_workbench.errors import LifecycleError, WorkspaceError
 from ajo_workbench.lifecycle import CampaignStatus
@@ -80,12 +82,47 @@ class Workspace:
         self.running: dict[str, Execution] = {}
         self.execution_listeners: list[Callable[[Execution], None]] = []
         self._records_lock = threading.Lock()
-        self.delivery: dict[str, Any] = {}
+        self.delivery: dict[str, Any] = self._read_delivery()
         """Delivery providers by channel (``{"email": {"provider": "smtp", …}}``);
-        a channel not named here writes to the workspace's outbox."""
+        a channel not named here writes to the workspace's outbox. Read from the
+        workspace's ``delivery.json``; :meth:`configure_delivery` changes it."""
 
     def __repr__(self) -> str:
         return f"<Workspace {str(self.path)!r}>"
+
+    def configure_delivery(self, config: dict[str, Any]) -> None:
+        """Check a delivery config and keep it in the workspace (``delivery.json``).
+
+        Raises WorkspaceError naming the channel and key at fault; the config in
+        place stays then. Credentials are never stored: the config names the
+        environment variables that hold them.
+        """
+        checked = check_delivery_config(config)
+        target = self.path / DELIVERY_FILE
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(json.dumps(checked, indent=2, sort_keys=True) + "\n")
+        os.replace(partial, target)
+        self.delivery = checked
+        self.journal.log(
+            "info",
+            f"delivery configured: {_providers(checked)}",
+            user=self.user,
+            action="configure_delivery",
+        )
+
+    def _read_delivery(self) -> dict[str, Any]:
+        path = self.path / DELIVERY_FILE
+        if not path.exists():
+            return {}
+        try:
+            return check_delivery_config(json.loads(path.read_text()))
+        except json.JSONDecodeError as error:
+            raise WorkspaceError(
+                f"{path}: not JSON (line {error.lineno}, column {error.colno}): "
+                f"{error.msg}"
+            ) from None
+        except WorkspaceError as error:
+            raise WorkspaceError(f"{path}: {error}") from None
 
     def on_execution(self, listener: Callable[[Execution], None]) -> None:
         """Call ``listener(execution)`` for each new execution, before it starts.
@@ -303,3 +340,14 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "analyst"
+
+
+DELIVERY_FILE = "delivery.json"
+"""The workspace's delivery config, beside its database."""
+
+
+def _providers(config: dict[str, Any]) -> str:
+    chosen = {
+        channel: entry.get("provider", "outbox") for channel, entry in config.items()
+    }
+    return ", ".join(f"{c} → {p}" for c, p in chosen.items()) or "the outbox for all"

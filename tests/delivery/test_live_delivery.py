@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import polars as pl
 from servers import Endpoint, MailServer
 
@@ -111,3 +116,53 @@ def test_draft_to_completed_through_smtp_and_a_webhook(
     moments = texts["timestamp"].sort()
     span = (moments[-1] - moments[0]).total_seconds()
     assert span >= (texts.height - 2) / 40
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ajo_workbench.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_the_cli_configures_smtp_publishes_and_confirms(
+    workspace: ajo.Workspace, smtp_server: MailServer, tmp_path: Path
+) -> None:
+    folder = str(workspace.path)
+    config = tmp_path / "delivery.json"
+    config.write_text(json.dumps({"email": {"provider": "smtp", "host": "127.0.0.1"}}))
+    kept = cli("-w", folder, "delivery", str(config))  # the port defaults to 25
+    assert kept.returncode == 0, kept.stderr
+    assert json.loads(kept.stdout) == {
+        "email": {"provider": "smtp", "host": "127.0.0.1"}
+    }
+    config.write_text(json.dumps({"email": {"provider": "carrier-pigeon"}}))
+    refused = cli("-w", folder, "delivery", str(config))
+    assert refused.returncode == 2
+    assert "delivery config email.provider: 'carrier-pigeon'" in refused.stderr
+    assert ajo.Workspace(folder).delivery["email"].get("port") is None  # unchanged
+
+    entry = {"provider": "smtp", "host": "127.0.0.1", "port": smtp_server.port}
+    config.write_text(json.dumps({"email": entry}))
+    assert cli("-w", folder, "delivery", str(config)).returncode == 0
+    document = campaign_document()
+    document["activities"] = [GOLD_FR, MAIL, {"id": "end", "type": "end"}]
+    document["transitions"] = [
+        {"id": "t1", "from": "gold_fr", "to": "mail"},
+        {"id": "t2", "from": "mail", "to": "end"},
+    ]
+    file = tmp_path / "gold-fr.json"
+    file.write_text(json.dumps(document))
+    done = cli("-w", folder, "publish", str(file), "--confirm", "mail", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["state"], result["status"]) == ("finished", "completed")
+
+    events = ajo.Workspace(folder).feedback_events
+    sent = events.filter(pl.col("status") == "sent")
+    received = sorted(r for mail in smtp_server.received for r in mail.recipients)
+    assert received == sorted(sent["address"].to_list()) and received
+    assert events.height == result["counts"]["t1"]  # one event per targeted profile
