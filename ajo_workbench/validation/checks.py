@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import jinja2.meta
 
 from ajo_workbench.activities import State, Tables
 from ajo_workbench.activities.flow import evaluate, parse_duration
-from ajo_workbench.errors import ConditionError, DataError, ExecutionError
+from ajo_workbench.errors import (
+    ConditionError,
+    DataError,
+    DefinitionError,
+    ExecutionError,
+    Problem,
+)
 from ajo_workbench.model.alerts import Alert, AlertLevel
 from ajo_workbench.model.catalogue import CHANNEL_CONTENT
 from ajo_workbench.model.definition import CampaignDefinition
 from ajo_workbench.model.graph import topological_order
+from ajo_workbench.model.schedule import Once, Recurring, min_interval, parse_schedule
 from ajo_workbench.validation.dry_run import dry_run
 
 MAX_ACTIVITIES = 500
@@ -415,49 +423,93 @@ def placeholders(text: str) -> set[str]:
 
 
 def _schedule(definition: CampaignDefinition, now: datetime | None) -> list[Alert]:
-    schedule = definition.schedule
+    alerts = _signal_test_values(definition.schedule)
+    try:
+        schedule = parse_schedule(definition.schedule)
+    except DefinitionError as error:
+        return [_bad_schedule(problem) for problem in error.problems] + alerts
+
+    if isinstance(schedule, Once) and now is not None and schedule.at < now:
+        alerts.append(
+            _alert(
+                "SCHEDULE_PAST",
+                "warning",
+                f"schedule.at {schedule.at.isoformat()} is in the past",
+                "pick a future time or use asap",
+            )
+        )
+    if isinstance(schedule, Recurring):
+        alerts += _recurring_alerts(schedule, now)
+    return alerts
+
+
+def _bad_schedule(problem: Problem) -> Alert:
+    hints = {
+        "cron": "correct the cron expression",
+        "timezone": "correct the time zone name",
+        "at": "write a time with its UTC offset",
+        "start": "write a time with its UTC offset, at or before the end",
+        "end": "write a time with its UTC offset, at or after the start",
+        "test_value": "give a test value of the parameter's type",
+    }
+    field = problem.path.rsplit(".", 1)[-1]
+    hint = hints.get(field, "fix the schedule as the message says")
+    return _alert("BAD_SCHEDULE", "error", str(problem), hint)
+
+
+def _recurring_alerts(schedule: Recurring, now: datetime | None) -> list[Alert]:
     alerts: list[Alert] = []
-    if schedule.get("type") == "once":
-        try:
-            moment = datetime.fromisoformat(str(schedule.get("at")))
-        except ValueError:
-            return [
-                _alert(
-                    "BAD_SCHEDULE",
-                    "error",
-                    f"schedule.at {schedule.get('at')!r} is not an ISO 8601 time",
-                    "write e.g. 2026-12-24T09:00:00+01:00",
-                )
-            ]
-        if moment.tzinfo is None:
-            alerts.append(
-                _alert(
-                    "BAD_SCHEDULE",
-                    "error",
-                    f"schedule.at {schedule.get('at')!r} has no UTC offset",
-                    "add an offset such as +01:00",
-                )
+    if now is not None and schedule.start is not None and schedule.start < now:
+        alerts.append(
+            _alert(
+                "SCHEDULE_PAST",
+                "warning",
+                f"schedule.start {schedule.start.isoformat()} is in the past",
+                "runs begin at the next occurrence; move start later or remove it",
             )
-        elif now is not None and moment < now:
+        )
+    if now is not None and schedule.end is not None and schedule.end < now:
+        alerts.append(
+            _alert(
+                "SCHEDULE_PAST",
+                "warning",
+                f"schedule.end {schedule.end.isoformat()} is in the past, "
+                "so the schedule has no more runs",
+                "move end later or remove it",
+            )
+        )
+
+    interval = min_interval(schedule)
+    if interval is not None and interval < timedelta(minutes=15):
+        minutes = interval.total_seconds() / 60
+        alerts.append(
+            _alert(
+                "SCHEDULE_TOO_OFTEN",
+                "warning",
+                f"schedule.cron {schedule.cron!r} runs as often as every "
+                f"{minutes:g} minute(s), more often than every 15 minutes",
+                "run at most every 15 minutes, e.g. '*/15 * * * *'",
+            )
+        )
+    return alerts
+
+
+def _signal_test_values(schedule: Mapping[str, Any]) -> list[Alert]:
+    alerts: list[Alert] = []
+    if schedule.get("type") != "signal":
+        return alerts
+    for parameter in schedule.get("parameters") or []:
+        if not isinstance(parameter, Mapping):
+            continue
+        if parameter.get("test_value") is None:
             alerts.append(
                 _alert(
-                    "SCHEDULE_PAST",
+                    "SIGNAL_NO_TEST_VALUE",
                     "warning",
-                    f"schedule.at {moment.isoformat()} is in the past",
-                    "pick a future time or use asap",
+                    f"signal parameter {parameter.get('name')!r} has no test value",
+                    "add test_value so test executions can use it",
                 )
             )
-    if schedule.get("type") == "signal":
-        for parameter in schedule.get("parameters") or []:
-            if "test_value" not in parameter:
-                alerts.append(
-                    _alert(
-                        "SIGNAL_NO_TEST_VALUE",
-                        "warning",
-                        f"signal parameter {parameter.get('name')!r} has no test value",
-                        "add test_value so test executions can use it",
-                    )
-                )
     return alerts
 
 
