@@ -214,7 +214,8 @@ def occurrences(
         schedule's end.
     limit
         At most this many times. A recurring schedule without end needs ``until``
-        or ``limit``.
+        or ``limit``. The work grows with the number of cron matches between the
+        bounds (every minute for a year is half a million).
 
     Raises
     ------
@@ -500,7 +501,7 @@ def _cron_problems(cron: Any, path: str) -> list[Problem]:
         single = item.split("-")[0]
         message = (
             f"{cron!r} has the range {item!r} in its {field} field; a range that "
-            f"starts and ends on one value means the whole field in this cron "
+            "starts and ends on one value means the whole field in this cron "
             f"dialect, so write {single!r} for that value or '*' for all"
         )
         return [Problem(path, message, cron)]
