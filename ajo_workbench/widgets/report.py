@@ -132,7 +132,8 @@ class Report(widgets.VBox):
     -----
     The report is read again when the tasks or the state of the execution
     change, so the channel counts of a send that is under way show once its
-    task has finished.
+    task has finished. A comparison is made again when the shown execution's
+    state changes (such as from running to finished).
     """
 
     def __init__(
@@ -198,12 +199,15 @@ class Report(widgets.VBox):
         if frame.equals(self.frame) and seen == self._seen:
             return
         switched = seen[0] != self._seen[0]
+        moved_on = not switched and seen[1] != self._seen[1]
         self.frame, self._seen, self.execution = frame, seen, execution
         self.chart.value = population_svg(frame)
         self.grid.data = to_grid(frame)
         self._show_flows(tasks, execution)
         if switched:
             self._offer_executions()
+        elif moved_on and self.against.value:
+            self.compare_with(self.against.value)
 
     def compare_with(self, execution_id: str | None) -> None:
         """Compare the shown execution with another of the campaign (None: stop).

@@ -167,3 +167,33 @@ def test_without_a_campaign_there_is_no_comparison(sale: ajo.Campaign) -> None:
         run.count(t) for t in ("t4", "t5", "t6")
     ]
     assert report.channels["sent"].to_list() == [0, 0, 0]
+
+
+def test_a_comparison_follows_the_shown_execution_to_its_end(
+    workspace: ajo.Workspace, spring_sale: dict[str, Any]
+) -> None:
+    document = copy.deepcopy(spring_sale)
+    for activity in document["activities"]:
+        if activity["id"] in ("sms_fr", "push_rest"):
+            activity["send_confirmation"] = False
+    campaign = workspace.load_campaign(document)
+    tested = campaign.start().wait(60)
+    bench = Workbench(campaign, refresh_interval=0.05)
+    try:
+        bench.act("publish")
+        settle(bench)
+        bench.tabs.selected_index = REPORT_TAB
+        live = bench.execution
+        assert live is not None and live.state == "waiting"
+        assert live.awaiting == ("mail_big",)
+        bench.report.against.value = tested.id
+        # the thank-you mail is not sent yet: its profiles have not gone on to end
+        assert bench.report.changed_count == tested.count("t7") > 0
+
+        campaign.confirm_send("mail_big")
+        settle(bench)
+        assert live.state == "finished", live.error
+        assert bench.report.changed_count == 0
+        assert bench.report.against.value == tested.id
+    finally:
+        bench.close()
