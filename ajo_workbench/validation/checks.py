@@ -8,17 +8,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.meta
-
 from ajo_workbench.activities import State, Tables
 from ajo_workbench.activities.flow import evaluate, parse_duration
+from ajo_workbench.delivery.templates import template_placeholders
 from ajo_workbench.errors import (
     ConditionError,
     DataError,
     DefinitionError,
     ExecutionError,
     Problem,
+    TemplateError,
 )
 from ajo_workbench.model.alerts import Alert, AlertLevel
 from ajo_workbench.model.catalogue import CHANNEL_CONTENT
@@ -30,7 +29,6 @@ from ajo_workbench.validation.dry_run import dry_run
 MAX_ACTIVITIES = 500
 MANY_ACTIVITIES = 100
 MAX_CHANNELS = 10
-_TEMPLATES = jinja2.Environment(autoescape=True)
 
 
 def validate(
@@ -399,14 +397,16 @@ def _content(
             )
             continue
         try:
-            jinja2.meta.find_undeclared_variables(_TEMPLATES.parse(value))
-        except jinja2.TemplateSyntaxError as error:
+            # The delivery sandbox compiles without evaluating what it would refuse.
+            html = channel == "email" and name == "body"
+            where = f"{channel} {activity_id!r} {name}"
+            template_placeholders(value, html=html, where=where)
+        except TemplateError as error:
             alerts.append(
                 _alert(
                     "BAD_TEMPLATE",
                     "error",
-                    f"{channel} {activity_id!r} {name}: {error.message} "
-                    f"(line {error.lineno})",
+                    str(error),
                     "correct the placeholder syntax",
                     activity_id,
                 )
@@ -417,8 +417,8 @@ def _content(
 def placeholders(text: str) -> set[str]:
     """Names a template reads (empty when it doesn't parse)."""
     try:
-        return set(jinja2.meta.find_undeclared_variables(_TEMPLATES.parse(text)))
-    except jinja2.TemplateSyntaxError:
+        return template_placeholders(text, where="template")
+    except TemplateError:
         return set()
 
 
