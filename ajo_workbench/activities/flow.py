@@ -80,7 +80,7 @@ def evaluate(text: str, values: dict[str, Any], where: str) -> bool:
             f"SELECT ({text}) AS ok FROM v"
         )
         outcome = result.collect()["ok"]
-    except pl.exceptions.PolarsError as error:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as error:
         first = (str(error).strip().splitlines() or [""])[0]
         raise ConditionError(f"{where}: {first}") from None
     if outcome.dtype != pl.Boolean:

@@ -8,6 +8,7 @@ canonical text, so that load then save gives the same text.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,11 @@ from ajo_workbench.model.catalogue import (
 )
 
 FORMAT = "ajo-workbench/campaign@1"
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# \Z, not $: a trailing newline is not part of a slug.
+SLUG = re.compile(r"\A[a-z0-9][a-z0-9_-]*\Z")
+VARIABLE_NAME = re.compile(r"\A[a-z_][a-z0-9_]*\Z")
+MAX_DEPTH = 64
+"""How deeply objects and lists of a document may nest."""
 TOP_KEYS = (
     "format",
     "id",
@@ -215,11 +220,27 @@ def load_definition(path: str | Path) -> CampaignDefinition:
     """Read and check a campaign file; raises DefinitionError listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as error:
         problem = Problem(str(path), f"can't read the file: {error.strerror}")
         raise DefinitionError([problem], source=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DefinitionError([_not_utf8(data, error)], source=str(path)) from None
     return parse_definition(text, source=str(path))
+
+
+def _not_utf8(data: bytes, error: UnicodeDecodeError) -> Problem:
+    line = data.count(b"\n", 0, error.start) + 1
+    column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+    byte = data[error.start]
+    return Problem(
+        f"line {line}, column {column}",
+        f"not UTF-8 text: byte 0x{byte:02x} at offset {error.start}; "
+        "save the file as UTF-8",
+        byte,
+    )
 
 
 def parse_definition(
@@ -234,17 +255,82 @@ def parse_definition(
         allowed.
     """
     if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except json.JSONDecodeError as error:
-            where = f"line {error.lineno}, column {error.colno}"
-            problem = Problem(where, f"not valid JSON: {error.msg}")
-            raise DefinitionError([problem], source=source) from None
+        document = _decode(document, source)
+    values = _json_values(document)
+    if values:
+        raise DefinitionError(values, source=source)
     reader = _Reader()
     definition = reader.campaign(document)
     if reader.problems or definition is None:
         raise DefinitionError(reader.problems, source=source)
     return definition
+
+
+def _decode(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        problem = Problem(where, f"not valid JSON: {error.msg}")
+    except RecursionError:
+        problem = Problem("$", f"nested too deeply (at most {MAX_DEPTH} levels)")
+    except ValueError:
+        # The only other refusal of json.loads: an integer of over 4,300 digits.
+        problem = Problem("$", "a number is too long (at most 4300 digits)")
+    raise DefinitionError([problem], source=source) from None
+
+
+def _json_values(document: Any) -> list[Problem]:
+    """Values a JSON file can't hold: non-string keys, lone surrogates, NaN, ...
+
+    A mapping handed to :func:`parse_definition` may hold them; so may text for
+    the values ``json`` accepts beyond the standard (``NaN``, ``Infinity``).
+    The walk uses its own stack, so a deep document can't exhaust Python's.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[str, Any, int]] = [("$", document, 0)]
+    while stack and len(problems) < 20:
+        path, value, depth = stack.pop()
+        problem = _json_value_problem(value, depth)
+        if problem:
+            problems.append(Problem(path, problem, value))
+            continue
+
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str) or _unencodable(key):
+                    problems.append(
+                        Problem(path, f"keys must be UTF-8 strings, got {key!r}", key)
+                    )
+                    continue
+                child = key if path == "$" else f"{path}.{key}"
+                stack.append((child, item, depth + 1))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                stack.append((f"{path}[{index}]", item, depth + 1))
+    return sorted(problems, key=lambda problem: problem.path)
+
+
+def _json_value_problem(value: Any, depth: int) -> str | None:
+    if depth > MAX_DEPTH:
+        return f"nested more than {MAX_DEPTH} levels deep"
+    if isinstance(value, str):
+        return "a lone surrogate can't be UTF-8 text" if _unencodable(value) else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a JSON number"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value.bit_length() < 64 else "integers are limited to 64 bits"
+    if value is None or isinstance(value, bool | float | dict | list | tuple):
+        return None
+    return f"expected a JSON value, got {type(value).__name__}"
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class _Reader:
@@ -349,7 +435,7 @@ class _Reader:
             self.fail("variables", f"expected an object, got {_kind(value)}", value)
             return {}
         for name, item in value.items():
-            if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+            if not VARIABLE_NAME.match(name):
                 self.fail(
                     f"variables.{name}",
                     "variable names are lower-case identifiers ([a-z_][a-z0-9_]*)",
