@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -85,6 +85,9 @@ class Sending:
     confirm: bool = True
     create_records: Callable[[str, pl.DataFrame], pl.Series] | None = None
     """Creates records for recipients that match none (see ``reconciliation``)."""
+    signal: Callable[[str, dict[str, Any]], str] | None = None
+    """Signals another campaign (an ``end`` activity's ``signal``); returns the id
+    of the execution it started."""
 
 
 Listener = Callable[["Execution"], None]
@@ -114,6 +117,8 @@ class Execution:
         clock: Clock | None = None,
         state: State | None = None,
         sending: Sending | None = None,
+        signal: Mapping[str, Any] | None = None,
+        awaits_signal: bool = False,
     ) -> None:
         self.id = execution_id
         self.campaign_id = campaign_id
@@ -151,9 +156,15 @@ class Execution:
         self._settled = threading.Event()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._control = threading.RLock()
         self._listeners: list[Listener] = []
         self._consecutive_errors = 0
         self._replay: set[str] = set()
+        self.signal_variables: dict[str, Any] | None = (
+            None if signal is None else dict(signal)
+        )
+        """The variables of the signal that started (or fed) it, if any."""
+        self._awaits_signal = awaits_signal and signal is None
         self.error: str | None = None
 
     # -- the public handle -------------------------------------------------------
@@ -315,7 +326,7 @@ class Execution:
             )
         rows = left_join(chosen.lazy(), self._tables.scan(dimension), on=key).collect()
         by_key = {row[key]: row for row in rows.iter_rows(named=True)}
-        variables = dict(self.definition.variables)
+        variables = dict(self.variables)
         messages = [
             render_message(
                 activity.type,
@@ -404,6 +415,30 @@ class Execution:
             if status == TaskStatus.ATTENTION
         )
 
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The campaign's variables, with the signal's values over them."""
+        return {**self.definition.variables, **(self.signal_variables or {})}
+
+    @property
+    def awaits_signal(self) -> bool:
+        """Whether this test execution waits for :meth:`signal` to begin."""
+        return self._awaits_signal
+
+    def signal(self, variables: Mapping[str, Any]) -> None:
+        """Feed the signal a waiting test execution waits for, and let it run."""
+        if not self._awaits_signal:
+            raise ExecutionError(
+                f"execution {self.id} is {self.state} and waits for no signal"
+            )
+        shown = ", ".join(f"{k}={v!r}" for k, v in variables.items()) or "none"
+        self._log("info", f"signal received (variables: {shown})", action="signal")
+        with self._control:
+            self.signal_variables = dict(variables)
+            self._awaits_signal = False
+            if self._state == ExecutionState.WAITING:
+                self._launch()
+
     def confirm(self, activity_id: str) -> None:
         """Let a channel activity that waits for Confirm send go on and send."""
         if activity_id not in self.awaiting:
@@ -412,11 +447,12 @@ class Execution:
                 f"activity {activity_id!r} is not waiting for confirmation "
                 f"(waiting: {waiting})"
             )
-        self._confirmed.add(activity_id)
-        self._set_task(activity_id, TaskStatus.NOT_RUN)
         self._log("info", "send confirmed", activity_id, action="confirm_send")
-        if self._state == ExecutionState.WAITING and not self._worker_alive():
-            self._launch()
+        with self._control:
+            self._confirmed.add(activity_id)
+            self._set_task(activity_id, TaskStatus.NOT_RUN)
+            if self._state == ExecutionState.WAITING:
+                self._launch()
 
     def on_change(self, listener: Listener) -> None:
         """Call ``listener(execution)`` after each task and state change."""
@@ -489,18 +525,20 @@ class Execution:
         )
 
     def _launch(self) -> None:
-        self._set_state(ExecutionState.RUNNING)
-        self._settled.clear()
-        self._worker = threading.Thread(
-            target=self._run, name=f"ajo-execution-{self.id}", daemon=True
-        )
-        self._worker.start()
+        with self._control:
+            self._set_state(ExecutionState.RUNNING)
+            self._settled.clear()
+            self._worker = threading.Thread(
+                target=self._run, name=f"ajo-execution-{self.id}", daemon=True
+            )
+            self._worker.start()
 
     def _wake(self) -> None:
         """The clock reached a wait's time: carry on, and return once settled."""
-        if self._state != ExecutionState.WAITING:
-            return
-        self._launch()
+        with self._control:
+            if self._state != ExecutionState.WAITING:
+                return
+            self._launch()
         if threading.current_thread() is not self._worker:
             self._settled.wait()
 
@@ -514,7 +552,9 @@ class Execution:
             self._abandon_rest()
             self._set_state(ExecutionState.FAILED, self.error)
         finally:
-            self._settled.set()
+            with self._control:  # unless a confirmation launched a new worker
+                if self._worker is threading.current_thread():
+                    self._settled.set()
         if self._deferred and not self._released.is_set():
             threading.Thread(
                 target=self._get_ahead, name=f"ajo-ahead-{self.id}", daemon=True
@@ -548,32 +588,50 @@ class Execution:
 
     def _run_tasks(self) -> None:
         while True:
+            if not self._awaits_signal and not self._run_ready():
+                return
+            # Settling and a confirmation (or a signal) never interleave: either
+            # the worker sees the newly ready activity, or it settles first and
+            # the confirmation launches a new worker.
+            with self._control:
+                if not self._awaits_signal and self._ready():
+                    continue
+                self._settle()
+                return
+
+    def _run_ready(self) -> bool:
+        """Run activities while some are ready; False when the run must end here."""
+        while True:
             if self._stop.is_set():
                 self._finish_stopped()
-                return
+                return False
             if self._pause.is_set():
                 self._set_state(ExecutionState.PAUSED)
                 self._log("info", "execution paused by the user", action="pause")
-                return
+                return False
             activity = self._next_ready()
             if activity is None:
-                break
+                return True
             going_on = self._step(activity)
             self._replay.discard(activity.id)
             if not going_on:
-                return
+                return False
 
-        if self.awaiting:
+    def _settle(self) -> None:
+        """Nothing is ready: wait for a signal, a confirmation or the clock, or end."""
+        if self._awaits_signal:
+            self._set_state(ExecutionState.WAITING)
+            self._log("info", "waiting for a signal", action="wait_signal")
+        elif self.awaiting:
             self._set_state(ExecutionState.WAITING)
             self._log("info", f"waiting for Confirm send: {', '.join(self.awaiting)}")
-            return
-        if self._due:
+        elif self._due:
             moment = min(self._due.values()).isoformat()
             self._set_state(ExecutionState.WAITING)
             self._log("info", f"waiting for the clock (next: {moment})")
-            return
-        self._set_state(ExecutionState.FINISHED)
-        self._log("info", "execution finished", action="finish")
+        else:
+            self._set_state(ExecutionState.FINISHED)
+            self._log("info", "execution finished", action="finish")
 
     def _next_ready(self) -> Activity | None:
         """The next activity to run, in dependency order.
@@ -696,11 +754,16 @@ class Execution:
             channel = channel and activity.id not in self._replay
             if channel and not self._deliver(activity):
                 return True  # stopped while sending: the stop abandons it
+            if activity.type == "end" and activity.get("signal"):
+                self._signal_downstream(activity)
         except Exception as error:
             return self._fail_task(activity, error, time.perf_counter() - started)
 
         duration = time.perf_counter() - started
         self._consecutive_errors = 0
+        extra: dict[str, Any] = {}
+        if self.signal_variables is not None and not inbound:
+            extra["variables"] = self.signal_variables  # the task of the signal
         self._set_task(
             activity.id,
             status,
@@ -708,6 +771,7 @@ class Execution:
             duration=duration,
             input_count=sum(self._counts.get(t.id, 0) for t in inbound),
             output_counts=counts,
+            **extra,
         )
         summary = ", ".join(f"{port}={count}" for port, count in counts.items())
         self._log(
@@ -757,7 +821,7 @@ class Execution:
                 clock=self._clock,
                 should_stop=self._stop.is_set,
                 key_column=key,
-                variables=self.definition.variables,
+                variables=self.variables,
             )
         finally:
             provider.close()
@@ -769,6 +833,34 @@ class Execution:
             activity.id,
         )
         return not summary.stopped
+
+    def _signal_downstream(self, activity: Activity) -> None:
+        """An ``end`` with a signal triggers another campaign (live only)."""
+        settings = activity.get("signal")
+        target = settings["campaign"]
+        variables = dict(settings.get("variables") or {})
+        arrived = sum(
+            self._counts.get(t.id, 0) for t in self.definition.inbound(activity.id)
+        )
+        if not arrived:
+            self._log(
+                "info", f"no population arrived: {target!r} not signalled", activity.id
+            )
+            return
+        sending = self._sending
+        if self.mode != "live" or sending is None or sending.signal is None:
+            self._log(
+                "info",
+                f"a live execution would signal campaign {target!r} here",
+                activity.id,
+            )
+            return
+        if activity.id in self._replay:
+            return
+        started = sending.signal(target, variables)
+        self._log(
+            "info", f"signalled campaign {target!r}: execution {started}", activity.id
+        )
 
     def _context(self, activity: Activity) -> ActivityContext:
         inbound = self.definition.inbound(activity.id)
@@ -792,7 +884,7 @@ class Execution:
             dimension=dimension,
             tables=self._tables,
             mode=self.mode,
-            variables=self.definition.variables,
+            variables=self.variables,
             path=f"activities[{self._index[activity.id]}]",
             state=self._state_store,
             folder=self._folder,
@@ -1130,6 +1222,7 @@ def revive_execution(
     clock: Clock | None = None,
     state: State | None = None,
     sending: Sending | None = None,
+    signal: Mapping[str, Any] | None = None,
 ) -> Execution:
     """An execution whose process ended while it was active, ready to resume.
 
@@ -1159,6 +1252,7 @@ def revive_execution(
         clock=clock,
         state=state,
         sending=sending,
+        signal=signal,
     )
     execution._state = ExecutionState.PAUSED
     execution.error = record["error"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from ajo_workbench.errors import WorkspaceError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -137,6 +137,24 @@ CREATE TABLE IF NOT EXISTS feedback_events (
 );
 CREATE INDEX IF NOT EXISTS feedback_events_execution
     ON feedback_events (execution_id, activity_id);
+CREATE TABLE IF NOT EXISTS occurrences (
+    campaign_id TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    execution_id TEXT,
+    owner TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, due_at)
+);
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    variables TEXT NOT NULL,
+    execution_id TEXT
+);
+CREATE INDEX IF NOT EXISTS signals_campaign ON signals (campaign_id, received_at);
 """
 
 

@@ -6,11 +6,12 @@ import json
 import logging
 import shutil
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ajo_workbench.activities.flow import parse_duration
 from ajo_workbench.delivery import OutboxProvider, SendLedger, provider_for
 from ajo_workbench.engine import (
     Execution,
@@ -18,17 +19,36 @@ from ajo_workbench.engine import (
     restore_execution,
     revive_execution,
 )
-from ajo_workbench.errors import LifecycleError
+from ajo_workbench.errors import (
+    DefinitionError,
+    LifecycleError,
+    SignalNotAcceptedError,
+    SignalThrottledError,
+)
 from ajo_workbench.lifecycle import CampaignStatus, Facts, Lifecycle
 from ajo_workbench.model.alerts import Alert, errors
 from ajo_workbench.model.definition import CampaignDefinition, parse_definition
-from ajo_workbench.storage.journal import owner_alive
+from ajo_workbench.model.schedule import (
+    Once,
+    Recurring,
+    Schedule,
+    SignalSchedule,
+    coerce_variables,
+    next_occurrence,
+    occurrences,
+    parse_schedule,
+    preview,
+)
+from ajo_workbench.storage.journal import OWNER, owner_alive
 from ajo_workbench.workspace.snapshot import SnapshotTables, take_snapshot
 
 if TYPE_CHECKING:
     from ajo_workbench.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_MIN_INTERVAL = "PT1H"
+"""A live signal-triggered campaign starts at most one execution per this long."""
 
 
 class Campaign:
@@ -150,6 +170,9 @@ class Campaign:
         definition = parse_definition(record["definition"])
         live = record["mode"] == "live"
         frozen = self._snapshot_tables(record["id"], definition)
+        signalled = workspace.database.one(
+            "SELECT variables FROM signals WHERE execution_id = ?", (record["id"],)
+        )
         execution = revive_execution(
             record,
             tables=frozen if live else workspace.tables,
@@ -158,6 +181,7 @@ class Campaign:
             clock=workspace.clock,
             state=workspace.shared_state,
             sending=self._sending(definition, record["id"], frozen) if live else None,
+            signal=json.loads(signalled["variables"]) if signalled else None,
         )
         self._log("info", f"execution {record['id']} taken over", action=action)
         if live:
@@ -265,6 +289,7 @@ class Campaign:
             mode="test",
             clock=self.workspace.clock,
             state=self.workspace.shared_state,
+            awaits_signal=definition.schedule.get("type") == "signal",
         )
         return self._register(execution).start()
 
@@ -314,15 +339,16 @@ class Campaign:
         non-recurring campaign then wait for :meth:`confirm_send` unless
         ``send_confirmation`` was turned off.
 
+        A scheduled or recurring campaign runs each occurrence when it is due
+        (see :class:`~ajo_workbench.workspace.scheduler.Scheduler`); one whose time
+        has already come runs now. A signal-triggered one waits for
+        :meth:`signal`.
+
         Returns
         -------
         Execution or None
             The live execution it started, or None (a schedule or a signal starts
             it later).
-
-        Notes
-        -----
-        Scheduled and signal-triggered executions are not run yet.
         """
         definition = self.definition
         blocking = errors(self.workspace.validate(definition))
@@ -344,6 +370,10 @@ class Campaign:
         self._log(
             "info", f"published as version {version}; status {status}", action="publish"
         )
+        if definition.schedule.get("type") in ("once", "recurring"):
+            started = self.run_due()  # a time already passed runs now
+            self.workspace.scheduler.arm()
+            return started[0] if started else None
         if status != CampaignStatus.LIVE or definition.schedule.get("type") != "asap":
             return None
         return self._launch_live(definition, version)
@@ -351,9 +381,9 @@ class Campaign:
     def _publish_alerts(self, definition: CampaignDefinition) -> list[Alert]:
         """Problems only publication finds: audiences other published campaigns save.
 
-        Validation knows the audiences saved so far; two campaigns publishing the
-        same audience name would each overwrite the other's, so the second is
-        refused.
+        Validation knows the audiences saved so far; a campaign published before
+        this one may not have saved its audience yet, and two campaigns saving one
+        audience name would overwrite each other's, so the second is refused.
         """
         saved = {
             a.get("audience"): a.id
@@ -365,7 +395,7 @@ class Campaign:
         alerts = []
         rows = self.workspace.database.query(
             "SELECT id, status, definition FROM campaigns WHERE id != ?"
-            " AND status IN ('scheduled', 'live', 'closed')",
+            " AND status != 'draft'",
             (self.id,),
         )
         for row in rows:
@@ -385,9 +415,15 @@ class Campaign:
                     )
         return alerts
 
-    def _launch_live(self, definition: CampaignDefinition, version: int) -> Execution:
+    def _launch_live(
+        self,
+        definition: CampaignDefinition,
+        version: int,
+        execution_id: str | None = None,
+        signal: dict[str, Any] | None = None,
+    ) -> Execution:
         """Start a live execution on a snapshot of the campaign's dimension."""
-        execution_id = _new_id()
+        execution_id = execution_id or _new_id()
         folder = self.workspace.path / "snapshots" / execution_id
         take_snapshot(self.workspace.tables, [definition.dimension], folder)
         self._log(
@@ -406,6 +442,7 @@ class Campaign:
             clock=workspace.clock,
             state=workspace.shared_state,
             sending=self._sending(definition, execution_id, frozen),
+            signal=signal,
         )
         return self._register(execution).start()
 
@@ -441,6 +478,9 @@ class Campaign:
             ),
             confirm=definition.settings.send_confirmation and not recurring,
             create_records=create_records,
+            signal=lambda target, variables: (
+                workspace.campaign(target).signal(variables).id
+            ),
         )
 
     def _register(self, execution: Execution) -> Execution:
@@ -453,12 +493,214 @@ class Campaign:
         return execution
 
     def _complete_when_done(self, execution: Execution) -> None:
-        """Completed once a non-recurring live execution finished without error."""
+        """Completed once the campaign's last execution finished without error.
+
+        That is its only execution for a one-shot campaign; for a recurring one,
+        the last after Close or after the end of its schedule.
+        """
         if execution.state != "finished" or execution.error:
             return
-        recurring = self.definition.schedule.get("type") == "recurring"
-        if not recurring and self.status == CampaignStatus.LIVE.value:
+        status = self.status
+        if status not in (CampaignStatus.LIVE.value, CampaignStatus.CLOSED.value):
+            return
+        definition = self.definition
+        kind = definition.schedule.get("type")
+        if kind == "signal":
+            return  # every signal starts one; the campaign stays live
+        more = kind == "recurring" and status == "live"
+        if more and self._next_occurrence(definition) is not None:
+            return
+        if self._active_live() is None:
             self._act("complete")
+
+    def _active_live(self) -> Execution | None:
+        for record in self.workspace.journal.executions(self.id):
+            active = record["state"] in ("running", "waiting", "paused")
+            if record["mode"] == "live" and active:
+                return self._handle(record)
+        return None
+
+    # -- schedules and signals -----------------------------------------------------
+
+    @property
+    def schedule(self) -> Schedule:
+        """The typed schedule of the current definition."""
+        return parse_schedule(self.definition.schedule)
+
+    def schedule_preview(self, count: int = 5) -> list[datetime]:
+        """The next due times, in the campaign's time zone (none for asap/signal)."""
+        return preview(self.schedule, self.workspace.clock.now(), count)
+
+    def next_due(self) -> datetime | None:
+        """The next occurrence not yet run, if the campaign is scheduled or live."""
+        if self.status not in (CampaignStatus.SCHEDULED, CampaignStatus.LIVE):
+            return None
+        return self._next_occurrence(self.definition)
+
+    def _next_occurrence(self, definition: CampaignDefinition) -> datetime | None:
+        schedule = parse_schedule(definition.schedule)
+        return next_occurrence(schedule, self._last_planned(schedule))
+
+    def _last_planned(self, schedule: Schedule) -> datetime:
+        """The latest occurrence claimed, else the time of the latest publish.
+
+        A ``once`` time that had passed at publication is due at once.
+        """
+        row = self.workspace.database.one(
+            "SELECT max(due_at) AS due FROM occurrences WHERE campaign_id = ?",
+            (self.id,),
+        )
+        if row is not None and row["due"]:
+            return datetime.fromisoformat(row["due"])
+        if isinstance(schedule, Once):
+            return schedule.at - timedelta(microseconds=1)
+        published = self.workspace.database.one(
+            "SELECT max(created_at) AS at FROM versions WHERE campaign_id = ?",
+            (self.id,),
+        )
+        if published is not None and published["at"]:
+            return datetime.fromisoformat(published["at"])
+        return self.workspace.clock.now()
+
+    def run_due(self) -> list[Execution]:
+        """Start the execution of this campaign's occurrence that is due now.
+
+        Due occurrences older than the latest one (the clock jumped, or no process
+        ran the schedule for a while) are recorded as missed, not run. Of several
+        processes that find the same occurrence due, one runs it: the first to
+        claim it in the database. Returns the executions started here.
+        """
+        status = self.status
+        if status not in (CampaignStatus.SCHEDULED, CampaignStatus.LIVE):
+            return []
+        definition = self.definition
+        schedule = parse_schedule(definition.schedule)
+        if not isinstance(schedule, Once | Recurring):
+            return []
+        now = self.workspace.clock.now()
+        due = occurrences(schedule, self._last_planned(schedule), now)
+        if not due:
+            return []
+        for missed in due[:-1]:
+            if self._claim(missed, None, "missed"):
+                self._log("warning", f"occurrence {missed.isoformat()} missed")
+        execution_id = _new_id()
+        if not self._claim(due[-1], execution_id, "started"):
+            return []  # another process runs it
+        if status == CampaignStatus.SCHEDULED:
+            self._act("activate")
+        self._log("info", f"occurrence {due[-1].isoformat()}: execution {execution_id}")
+        execution = self._launch_live(definition, self._version(), execution_id)
+        if self.workspace.clock.simulated:
+            execution.wait()  # simulated time runs one occurrence after the other
+        return [execution]
+
+    def _claim(self, due: datetime, execution_id: str | None, outcome: str) -> bool:
+        with self.workspace.database.transaction() as connection:
+            cursor = connection.execute(
+                "INSERT OR IGNORE INTO occurrences VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    self.id,
+                    due.astimezone(UTC).isoformat(),
+                    execution_id,
+                    OWNER,
+                    self._now(),
+                    outcome,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def _version(self) -> int:
+        row = self.workspace.database.one(
+            "SELECT coalesce(max(version), 0) AS v FROM versions WHERE campaign_id = ?",
+            (self.id,),
+        )
+        return int(row["v"] if row else 0)
+
+    def signal(self, variables: dict[str, Any] | None = None) -> Execution:
+        """Signal a signal-triggered campaign.
+
+        In Draft, the waiting test execution goes on with the variables given, or
+        the parameters' test values; never throttled. Once live, each signal
+        starts a live execution, at most one per minimum interval (the schedule's
+        ``min_interval``, one hour by default).
+
+        Raises
+        ------
+        SignalNotAcceptedError
+            Not signal-triggered, not live (nor a Draft with a waiting test), or
+            variables that don't fit the declared parameters.
+        SignalThrottledError
+            Signalled again within the minimum interval; ``retry_after`` says when.
+        """
+        definition = self.definition
+        schedule = parse_schedule(definition.schedule)
+        if not isinstance(schedule, SignalSchedule):
+            raise SignalNotAcceptedError(
+                self.id,
+                f"campaign {self.id!r} is not signal-triggered "
+                f"(schedule: {schedule.type})",
+            )
+        draft = self.status == CampaignStatus.DRAFT
+        if not draft and self.status != CampaignStatus.LIVE:
+            raise SignalNotAcceptedError(
+                self.id,
+                f"campaign {self.id!r} is {self.status}; only a live one takes signals",
+            )
+        try:
+            values = coerce_variables(schedule, variables, test=draft)
+        except DefinitionError as error:
+            raise SignalNotAcceptedError(self.id, str(error)) from None
+        if draft:
+            return self._signal_test(values)
+
+        execution_id = _new_id()
+        interval = parse_duration(schedule.min_interval or DEFAULT_MIN_INTERVAL, "")
+        now = self.workspace.clock.now()
+        with self.workspace.database.transaction() as connection:
+            last = connection.execute(
+                "SELECT max(received_at) AS at FROM signals WHERE campaign_id = ?"
+                " AND mode = 'live' AND execution_id IS NOT NULL",
+                (self.id,),
+            ).fetchone()
+            if last is not None and last["at"]:
+                wait = datetime.fromisoformat(last["at"]) + interval - now
+                if wait.total_seconds() > 0:
+                    self._log(
+                        "warning", f"signal throttled for {wait}", action="signal"
+                    )
+                    raise SignalThrottledError(self.id, wait.total_seconds())
+            connection.execute(
+                "INSERT INTO signals (campaign_id, received_at, mode, variables,"
+                " execution_id) VALUES (?, ?, 'live', ?, ?)",
+                (
+                    self.id,
+                    now.isoformat(),
+                    json.dumps(values, default=str),
+                    execution_id,
+                ),
+            )
+        self._log("info", f"signal accepted: execution {execution_id}", action="signal")
+        return self._launch_live(definition, self._version(), execution_id, values)
+
+    def _signal_test(self, values: dict[str, Any]) -> Execution:
+        test = self.latest_execution("test")
+        if (
+            test is None
+            or test.id not in self.workspace.running
+            or not (test.awaits_signal)
+        ):
+            raise SignalNotAcceptedError(
+                self.id,
+                f"no test execution of {self.id!r} waits for a signal: Start one first",
+            )
+        self.workspace.database.execute(
+            "INSERT INTO signals (campaign_id, received_at, mode, variables,"
+            " execution_id) VALUES (?, ?, 'test', ?, ?)",
+            (self.id, self._now(), json.dumps(values, default=str), test.id),
+        )
+        test.signal(values)
+        return test
 
     @property
     def versions(self) -> list[CampaignDefinition]:

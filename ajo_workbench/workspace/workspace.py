@@ -17,7 +17,12 @@ import polars as pl
 from ajo_workbench.clock import Clock
 from ajo_workbench.delivery import SendLedger, check_delivery_config
 from ajo_workbench.engine import Execution
-from ajo_workbench.errors import LifecycleError, WorkspaceError
+from ajo_workbench.errors import (
+    LifecycleError,
+    SignalNotAcceptedError,
+    UnknownCampaignError,
+    WorkspaceError,
+)
 from ajo_workbench.lifecycle import CampaignStatus
 from ajo_workbench.model.alerts import Alert
 from ajo_workbench.model.definition import (
@@ -32,6 +37,7 @@ from ajo_workbench.storage.sample import generate_sample_frames
 from ajo_workbench.storage.tables import TableCatalog, TableInfo, TableSource
 from ajo_workbench.validation import validate
 from ajo_workbench.workspace.campaign import Campaign
+from ajo_workbench.workspace.scheduler import Scheduler
 from ajo_workbench.workspace.snapshot import SnapshotTables
 
 logger = logging.getLogger(__name__)
@@ -82,13 +88,34 @@ class Workspace:
         self.running: dict[str, Execution] = {}
         self.execution_listeners: list[Callable[[Execution], None]] = []
         self._records_lock = threading.Lock()
+        self.scheduler = Scheduler(self)
+        """Runs the due occurrences of scheduled and recurring campaigns."""
         self.delivery: dict[str, Any] = self._read_delivery()
         """Delivery providers by channel (``{"email": {"provider": "smtp", …}}``);
         a channel not named here writes to the workspace's outbox. Read from the
         workspace's ``delivery.json``; :meth:`configure_delivery` changes it."""
+        self.scheduler.arm()
 
     def __repr__(self) -> str:
         return f"<Workspace {str(self.path)!r}>"
+
+    def trigger(self, campaign_id: str, variables: dict[str, Any]) -> str:
+        """Signal a live campaign from outside (the service's HTTP API).
+
+        Returns the id of the execution it started. Raises
+        :class:`~ajo_workbench.errors.UnknownCampaignError`, or the errors of
+        :meth:`Campaign.signal`; a Draft's test execution is never fed this way.
+        """
+        if not self.has_campaign(campaign_id):
+            raise UnknownCampaignError(campaign_id)
+        campaign = self.campaign(campaign_id)
+        if campaign.status != CampaignStatus.LIVE:
+            raise SignalNotAcceptedError(
+                campaign_id,
+                f"campaign {campaign_id!r} is {campaign.status}; only a live "
+                "campaign takes signals here",
+            )
+        return campaign.signal(variables).id
 
     def configure_delivery(self, config: dict[str, Any]) -> None:
         """Check a delivery config and keep it in the workspace (``delivery.json``).

@@ -181,4 +181,4 @@ def test_an_older_workspace_gets_the_new_tables(tmp_path: Path) -> None:
     database = Database(path)
     tables = {row[0] for row in database.query("SELECT name FROM sqlite_master")}
     assert {"send_ledger", "feedback_events"} <= tables
-    assert database.one("PRAGMA user_version")[0] == SCHEMA_VERSION == 2  # type: ignore[index]
+    assert database.one("PRAGMA user_version")[0] == SCHEMA_VERSION == 3  # type: ignore[index]
