@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +16,13 @@ import polars as pl
 from ajo_workbench.errors import DataError
 from ajo_workbench.storage.database import Database, dumps
 
-TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+TABLE_NAME = re.compile(r"\A[a-z][a-z0-9_]*\Z")
 TableSource = str | Path | pl.DataFrame | pl.LazyFrame
+SCHEMA_ROWS = 100
+"""Rows of a CSV file that its column types are guessed from (polars' default)."""
+
+RowNames = Callable[[Iterable[int]], dict[int, str]]
+"""Names rows of a source by index: ``row 3`` for frames, ``line 4`` for CSV."""
 
 
 @dataclass(frozen=True)
@@ -107,14 +113,18 @@ class TableCatalog:
         Nothing changes when a check fails: the key must exist, be unique and have
         no nulls; every link column must exist and point at an imported table.
         """
+        if not isinstance(links, Mapping | None):
+            raise DataError(
+                f"links of {name!r} must map a column to a table, got {links!r}"
+            )
         links = dict(links or {})
-        if not TABLE_NAME.match(name):
+        if not isinstance(name, str) or not TABLE_NAME.match(name):
             raise DataError(
                 f"table name {name!r} must be lower-case letters, digits and '_', "
                 "starting with a letter"
             )
-        frame = _read_source(source)
-        _check_key(name, frame, key)
+        frame, rows = _read_source(source)
+        _check_key(name, frame, key, rows)
         for column, target in links.items():
             self._check_link(name, frame, key, column, target)
 
@@ -149,38 +159,217 @@ class TableCatalog:
             )
 
 
-def _read_source(source: TableSource) -> pl.DataFrame:
+def _read_source(source: TableSource) -> tuple[pl.DataFrame, RowNames]:
     if isinstance(source, pl.DataFrame):
-        return source
+        return source, _frame_rows
     if isinstance(source, pl.LazyFrame):
-        return source.collect()
+        try:
+            return source.collect(), _frame_rows
+        except pl.exceptions.PolarsError as error:
+            raise DataError(f"can't read the frame: {_first_line(error)}") from None
+    if not isinstance(source, str | Path):
+        raise DataError(
+            f"can't import a {type(source).__name__}: give a path to a .parquet or "
+            ".csv file, or a polars frame"
+        )
     path = Path(source)
-    if not path.exists():
+    if not path.is_file():
         raise DataError(f"no file at {path}")
     suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path), _CsvRows(path).names
+    if suffix != ".parquet":
+        raise DataError(f"can't import {path}: the format must be .parquet or .csv")
     try:
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix == ".csv":
-            return pl.read_csv(path, try_parse_dates=True)
+        return pl.read_parquet(path), _frame_rows
     except (pl.exceptions.PolarsError, OSError) as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise DataError(f"can't read {path}: {first_line}") from None
-    raise DataError(f"can't import {path}: the format must be .parquet or .csv")
+        raise DataError(f"can't read {path}: {_first_line(error)}") from None
 
 
-def _check_key(name: str, frame: pl.DataFrame, key: str) -> None:
-    if key not in frame.columns:
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _frame_rows(indices: Iterable[int]) -> dict[int, str]:
+    return {index: f"row {index + 1}" for index in indices}
+
+
+def _check_key(name: str, frame: pl.DataFrame, key: str, rows: RowNames) -> None:
+    if not isinstance(key, str) or key not in frame.columns:
         raise DataError(
             f"primary key {key!r} is not a column of {name!r} "
             f"(columns: {', '.join(frame.columns)})"
         )
-    nulls = frame[key].null_count()
-    if nulls:
-        raise DataError(f"primary key {name}.{key} has {nulls} null value(s)")
-    duplicated = frame.filter(pl.col(key).is_duplicated())[key]
-    if len(duplicated):
+    nulls = frame[key].is_null()
+    if nulls.any():
+        first = int(nulls.arg_true()[0])
         raise DataError(
-            f"primary key {name}.{key} is not unique: {len(duplicated)} rows share "
-            f"a value, e.g. {duplicated[0]!r}"
+            f"primary key {name}.{key} has {nulls.sum()} null value(s), the first "
+            f"at {rows([first])[first]}"
         )
+    duplicated = frame.select(pl.col(key).is_duplicated()).to_series()
+    if duplicated.any():
+        first = int(duplicated.arg_true()[0])
+        value = frame[key][first]
+        same = frame.select(pl.col(key) == value).to_series().arg_true()
+        second = int(same[1])
+        names = rows([first, second])
+        raise DataError(
+            f"primary key {name}.{key} is not unique: {duplicated.sum()} rows share "
+            f"a value, e.g. {value!r} at {names[first]} and {names[second]}"
+        )
+
+
+# ---------------------------------------------------------------------- CSV
+
+_PARSE_FAILURE = re.compile(
+    r"could not parse `(?P<value>.*?)` as dtype `(?P<dtype>[^`]*)` at column "
+    r"'(?P<column>[^']*)'",
+    re.DOTALL,
+)
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    """A UTF-8 CSV file with a header; DataError names the line of a bad row."""
+    header = _csv_header(path)
+    try:
+        frame = pl.read_csv(path, try_parse_dates=True)
+    except pl.exceptions.PolarsError as error:
+        raise DataError(
+            f"can't read {path}: {_csv_problem(path, header, error)}"
+        ) from None
+
+    # polars fills a short row with nulls, so only a file with nulls can have one.
+    if frame.height and frame.null_count().sum_horizontal().item():
+        problem = _field_count_problem(path, header)
+        if problem:
+            raise DataError(f"can't read {path}: {problem}")
+    return frame
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as text:
+            header = next(csv.reader(text), None)
+    except UnicodeDecodeError:
+        raise DataError(f"can't read {path}: {_utf8_problem(path)}") from None
+    except csv.Error as error:
+        raise DataError(f"can't read {path}: line 1: {error}") from None
+
+    if not header:
+        raise DataError(f"can't read {path}: the file is empty, it needs a header line")
+    for index, column in enumerate(header, start=1):
+        if not column.strip():
+            raise DataError(
+                f"can't read {path}: line 1, column {index} of the header has no name"
+            )
+        if header.index(column) + 1 != index:
+            raise DataError(
+                f"can't read {path}: line 1 names column {column!r} twice (columns "
+                f"{header.index(column) + 1} and {index})"
+            )
+    return header
+
+
+def _csv_problem(path: Path, header: list[str], error: BaseException) -> str:
+    message = _first_line(error)
+    if "utf-8" in message.lower() or "utf8" in message.lower():
+        return _utf8_problem(path)
+
+    failure = _PARSE_FAILURE.search(str(error))
+    if failure and failure.group("dtype") != "str":
+        located = _parse_failure(path, **failure.groupdict())
+        if located:
+            return located
+
+    return _field_count_problem(path, header) or message
+
+
+def _parse_failure(path: Path, value: str, dtype: str, column: str) -> str | None:
+    try:
+        raw = pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if column not in raw.columns:
+        return None
+    found = raw.select(pl.col(column) == value).to_series().arg_true()
+    if not len(found):
+        return None
+    index = int(found[0])
+    line = _CsvRows(path).names([index])[index]
+    return (
+        f"{line}, column {column!r}: {value!r} can't be read as {dtype}, the type "
+        f"of the column's first {SCHEMA_ROWS} rows; fix the value"
+    )
+
+
+def _field_count_problem(path: Path, header: list[str]) -> str | None:
+    """The first line whose number of fields is not the header's, if any."""
+    expected = len(header)
+    with open(path, encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text, strict=True)
+        end = 0
+        try:
+            for number, record in enumerate(reader):
+                start, end = end + 1, reader.line_num
+                # A blank line is one empty field when there is only one column.
+                count = len(record) if record or expected > 1 else 1
+                if number and count != expected:
+                    what = "is empty" if not record else f"has {count} field(s)"
+                    return f"line {start} {what}; the header has {expected}"
+        except csv.Error as error:
+            if "end of data" in str(error).lower():
+                return f"line {end + 1}: a quoted field is never closed"
+            return f"line {end + 1}: {error}"
+    return None
+
+
+def _utf8_problem(path: Path) -> str:
+    """Where the first bytes that are not UTF-8 are, by line and column."""
+    line, tail = 1, b""
+    with open(path, "rb") as data:
+        while chunk := data.read(1 << 20):
+            block = tail + chunk
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError as error:
+                if error.reason != "unexpected end of data":
+                    return _bad_byte(block, error.start, line)
+                cut = error.start  # a character cut by the block's end
+            else:
+                cut = len(block)
+            line += block.count(b"\n", 0, cut)
+            tail = block[cut:]
+    if tail:
+        return _bad_byte(tail, 0, line)
+    return "the file is not UTF-8 text; save it as UTF-8"
+
+
+def _bad_byte(block: bytes, start: int, line: int) -> str:
+    line += block.count(b"\n", 0, start)
+    column = start - (block.rfind(b"\n", 0, start) + 1) + 1
+    return (
+        f"line {line}, column {column}: byte 0x{block[start]:02x} is not UTF-8; "
+        "save the file as UTF-8"
+    )
+
+
+class _CsvRows:
+    """Line numbers of a CSV file's data rows (a quoted field may span lines)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def names(self, indices: Iterable[int]) -> dict[int, str]:
+        wanted = set(indices)
+        found: dict[int, str] = {}
+        with open(self.path, encoding="utf-8-sig", newline="") as text:
+            reader = csv.reader(text)
+            end = 0
+            for number, _ in enumerate(reader):
+                if number - 1 in wanted:
+                    found[number - 1] = f"line {end + 1}"
+                    if len(found) == len(wanted):
+                        break
+                end = reader.line_num
+        return {index: found.get(index, f"row {index + 1}") for index in wanted}
