@@ -131,10 +131,12 @@ def before_first_occurrence(facts: Facts) -> str | None:
 
 
 def paused_before_sending(facts: Facts) -> str | None:
+    if facts.recurring and not facts.occurrences and facts.live_state is None:
+        return None  # live, but its first occurrence has not come
     if not facts.live_paused_on_error:
         return (
-            "back to draft needs a live execution paused on an error; use Stop "
-            "campaign, then Duplicate"
+            "back to draft needs a live execution paused on an error (or no "
+            "execution yet); use Stop campaign, then Duplicate"
         )
     if facts.sent_anything:
         return "messages were already sent; stop the campaign and duplicate it"

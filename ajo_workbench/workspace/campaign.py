@@ -657,6 +657,7 @@ class Campaign:
         execution_id = _new_id()
         interval = parse_duration(schedule.min_interval or DEFAULT_MIN_INTERVAL, "")
         now = self.workspace.clock.now()
+        wait = timedelta(0)
         with self.workspace.database.transaction() as connection:
             last = connection.execute(
                 "SELECT max(received_at) AS at FROM signals WHERE campaign_id = ?"
@@ -665,21 +666,20 @@ class Campaign:
             ).fetchone()
             if last is not None and last["at"]:
                 wait = datetime.fromisoformat(last["at"]) + interval - now
-                if wait.total_seconds() > 0:
-                    self._log(
-                        "warning", f"signal throttled for {wait}", action="signal"
-                    )
-                    raise SignalThrottledError(self.id, wait.total_seconds())
-            connection.execute(
-                "INSERT INTO signals (campaign_id, received_at, mode, variables,"
-                " execution_id) VALUES (?, ?, 'live', ?, ?)",
-                (
-                    self.id,
-                    now.isoformat(),
-                    json.dumps(values, default=str),
-                    execution_id,
-                ),
-            )
+            if wait <= timedelta(0):
+                connection.execute(
+                    "INSERT INTO signals (campaign_id, received_at, mode, variables,"
+                    " execution_id) VALUES (?, ?, 'live', ?, ?)",
+                    (
+                        self.id,
+                        now.isoformat(),
+                        json.dumps(values, default=str),
+                        execution_id,
+                    ),
+                )
+        if wait > timedelta(0):
+            self._log("warning", f"signal throttled for {wait}", action="signal")
+            raise SignalThrottledError(self.id, wait.total_seconds())
         self._log("info", f"signal accepted: execution {execution_id}", action="signal")
         return self._launch_live(definition, self._version(), execution_id, values)
 

@@ -99,6 +99,9 @@ def test_back_to_draft_guards() -> None:
     assert live.refusal("back_to_draft", paused) is None
     sent = Facts(live_state="paused", live_paused_on_error=True, sent_anything=True)
     assert "already sent" in (live.refusal("back_to_draft", sent) or "")
+    assert live.refusal("back_to_draft", Facts(recurring=True)) is None  # none ran
+    ran = Facts(recurring=True, occurrences=1, live_state="finished")
+    assert "paused on an error" in (live.refusal("back_to_draft", ran) or "")
 
 
 def test_close_needs_a_recurring_campaign_then_completes() -> None:
