@@ -43,7 +43,7 @@ OPEN_MAPS = ("variables", "match", "columns")
 """Objects whose keys are names chosen by the analyst, not file-format keys."""
 
 FUZZ = settings(
-    max_examples=30,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

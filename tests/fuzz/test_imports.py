@@ -28,7 +28,7 @@ import ajo_workbench as ajo
 from ajo_workbench.storage.tables import SCHEMA_ROWS, TableInfo
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

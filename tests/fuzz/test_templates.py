@@ -41,7 +41,7 @@ FAST = 2.0
 """Seconds any refusal may take: the sandbox refuses before it does the work."""
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
