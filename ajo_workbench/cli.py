@@ -1,8 +1,8 @@
 """The ``ajo-workbench`` command line (SPEC §11.2).
 
 Exit codes: 0 ok, 1 campaign errors (a broken file, validation errors, a refused
-action, an execution that did not finish), 2 usage errors (bad arguments, a bad
-import, an unusable workspace).
+action or signal, an execution that did not finish), 2 usage errors (bad
+arguments, a bad import, an unusable workspace).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ajo_workbench.errors import (
     DefinitionError,
     ExecutionError,
     LifecycleError,
+    SignalRefusedError,
     ValidationError,
     WorkbenchError,
     WorkspaceError,
@@ -30,6 +31,14 @@ from ajo_workbench.errors import (
 from ajo_workbench.model.alerts import errors
 from ajo_workbench.model.catalogue import CHANNEL_ADDRESS
 from ajo_workbench.model.definition import load_definition
+from ajo_workbench.service import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    TOKEN_ENV,
+    TokenFile,
+    serve,
+    workspace_token,
+)
 from ajo_workbench.workspace import Workspace, summary
 
 OK, CAMPAIGN_ERRORS, USAGE_ERRORS = 0, 1, 2
@@ -43,7 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Callable[[argparse.Namespace], int] = args.command
     try:
         return command(args)
-    except (DefinitionError, ValidationError, LifecycleError, ExecutionError) as error:
+    except (
+        DefinitionError,
+        ValidationError,
+        LifecycleError,
+        ExecutionError,
+        SignalRefusedError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return CAMPAIGN_ERRORS
     except (DataError, WorkspaceError) as error:
@@ -121,6 +136,29 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--json", action="store_true", help="print JSON")
     publish.add_argument("--timeout", type=float, default=None, help="seconds")
     publish.set_defaults(command=_publish)
+
+    signal = commands.add_parser("signal", help="signal a live campaign")
+    signal.add_argument("campaign")
+    signal.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable of the signal (repeatable)",
+    )
+    signal.add_argument("--json", action="store_true", help="print JSON")
+    signal.add_argument("--timeout", type=float, default=None, help="seconds")
+    signal.set_defaults(command=_signal)
+
+    service = commands.add_parser(
+        "serve", help="run due occurrences and the HTTP signal API"
+    )
+    service.add_argument("--host", default=DEFAULT_HOST)
+    service.add_argument("--port", type=int, default=DEFAULT_PORT)
+    service.add_argument(
+        "--tick", type=float, default=1.0, help="seconds between schedule checks"
+    )
+    service.set_defaults(command=_serve)
 
     delivery = commands.add_parser(
         "delivery", help="show or set the workspace's delivery providers"
@@ -266,6 +304,49 @@ def _publish(args: argparse.Namespace) -> int:
         _print_summary(live, campaign.name, elapsed)
         print(f"status: {campaign.status}")
     return OK if live.state == "finished" else CAMPAIGN_ERRORS
+
+
+def _signal(args: argparse.Namespace) -> int:
+    variables: dict[str, str] = {}
+    for item in args.var:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            print(f"error: --var {item!r} is not NAME=VALUE", file=sys.stderr)
+            return USAGE_ERRORS
+        variables[name] = value
+    workspace = _workspace(args)
+    started = time.perf_counter()
+    execution = workspace.running[workspace.trigger(args.campaign, variables)]
+    execution.wait(args.timeout)
+    if args.json:
+        print(json.dumps(summary(execution), indent=2, default=str))
+    else:
+        _print_summary(execution, args.campaign, time.perf_counter() - started)
+    return OK if execution.state in ("finished", "waiting") else CAMPAIGN_ERRORS
+
+
+def _serve(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    token = workspace_token(workspace.path)
+    if isinstance(token, TokenFile):
+        where = "generated into" if token.created else "read from"
+        print(f"token {where} {token.path}: {token.current()}", flush=True)
+    else:
+        print(f"token: from ${TOKEN_ENV}", flush=True)
+    print(
+        f"serving {workspace.path} on http://{args.host}:{args.port} "
+        "(POST /campaigns/ID/trigger)",
+        flush=True,
+    )
+    serve(
+        workspace,
+        token,
+        host=args.host,
+        port=args.port,
+        on_tick=workspace.scheduler.tick,
+        tick_seconds=args.tick,
+    )
+    return OK
 
 
 def _delivery(args: argparse.Namespace) -> int:

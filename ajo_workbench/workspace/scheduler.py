@@ -52,6 +52,10 @@ class Scheduler:
         self.arm()
         return started
 
+    def tick(self) -> None:
+        """:meth:`run_due`, for a service's periodic call."""
+        self.run_due()
+
     def arm(self) -> None:
         """Set a wake-up at the next due time of every scheduled campaign."""
         for campaign in self._timed():
