@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/signals.py --requests 5000 --concurrency 50
     python benchmarks/signals.py --client httpx
+    python benchmarks/signals.py --workspace --requests 300 --concurrency 10
 
 Starts the signal service (``serve``) in a subprocess on a free port of 127.0.0.1
 with a target that accepts every signal in memory, then fires ``--requests``
@@ -14,6 +15,12 @@ Two clients: ``raw`` (default) writes each request in one piece on an asyncio st
 and reads the answer by its Content-Length, so it costs the server's side little
 CPU; ``httpx`` uses ``httpx.AsyncClient``, which spends more CPU per request than
 the server does. Both run on this machine, sharing its cores with the server.
+
+``--workspace`` serves a real workspace instead (2,000 sample profiles, a live
+signal-triggered campaign without a minimum interval that mails three profiles to
+the outbox): every accepted signal records itself, snapshots the profiles and
+starts a live execution; the run then waits for every execution to finish and
+checks there is exactly one per accepted signal.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
@@ -46,7 +54,38 @@ class AcceptingTarget:
             return f"execution-{self.count}"
 
 
-def run_server() -> None:
+SIGNALLED = {
+    "format": "ajo-workbench/campaign@1",
+    "id": CAMPAIGN,
+    "name": "Signalled",
+    "schedule": {
+        "type": "signal",
+        "min_interval": "PT0S",
+        "parameters": [
+            {"name": "n", "type": "int", "test_value": 0},
+            {"name": "coupon", "type": "string", "test_value": "TEST"},
+        ],
+    },
+    "settings": {"send_confirmation": False},
+    "activities": [
+        {"id": "few", "type": "build_audience", "where": "profile_id <= 3"},
+        {
+            "id": "mail",
+            "type": "email",
+            "subject": "Your coupon {{ coupon }}",
+            "body": "<p>Signal {{ n }}</p>",
+            "sender": "shop@example.test",
+        },
+        {"id": "end", "type": "end"},
+    ],
+    "transitions": [
+        {"id": "t1", "from": "few", "to": "mail"},
+        {"id": "t2", "from": "mail", "to": "end"},
+    ],
+}
+
+
+def run_server(folder: str | None) -> None:
     """The subprocess side: serve until SIGTERM."""
     import logging
 
@@ -54,17 +93,46 @@ def run_server() -> None:
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     logging.getLogger("ajo_workbench.service.api").setLevel(logging.WARNING)
-    serve(AcceptingTarget(), TOKEN, port=0)
+    if folder is None:
+        serve(AcceptingTarget(), TOKEN, port=0)
+        return
+    from ajo_workbench import Workspace
+
+    workspace = Workspace(folder)
+    workspace.generate_sample_data(profiles=2_000, seed=7)
+    workspace.load_campaign(SIGNALLED).publish()
+    for quiet in ("storage", "engine", "workspace", "delivery"):
+        logging.getLogger(f"ajo_workbench.{quiet}").setLevel(logging.WARNING)
+    serve(workspace, TOKEN, port=0)
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
+def check_workspace(folder: str, accepted: int) -> None:
+    """Wait for every execution; exactly one per accepted signal, all finished."""
+    from ajo_workbench import Workspace
+
+    workspace = Workspace(folder)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        rows = workspace.journal.executions(CAMPAIGN)
+        if len(rows) >= accepted and all(r["state"] == "finished" for r in rows):
+            break
+        time.sleep(0.5)
+    rows = workspace.journal.executions(CAMPAIGN)
+    states = {r["state"] for r in rows}
+    print(f"  {len(rows)} executions for {accepted} accepted signals; states {states}")
+    assert len(rows) == accepted, "not one execution per accepted signal"
+    assert states == {"finished"}, "not every execution finished"
+
+
+def start_server(folder: str | None) -> tuple[subprocess.Popen[str], str]:
+    extra = [] if folder is None else ["--folder", folder]
     process = subprocess.Popen(
-        [sys.executable, __file__, "--serve"],
+        [sys.executable, __file__, "--serve", *extra],
         stderr=subprocess.PIPE,
         text=True,
     )
     assert process.stderr is not None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         if not line:
@@ -157,20 +225,30 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--client", choices=["raw", "httpx", "both"], default="both")
+    parser.add_argument(
+        "--workspace", action="store_true", help="serve a real workspace"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve:
-        run_server()
+        run_server(options.folder)
         return
 
-    process, url = start_server()
-    try:
-        clients = ["raw", "httpx"] if options.client == "both" else [options.client]
-        for client in clients:
-            asyncio.run(fire(url, options.requests, options.concurrency, client))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = f"{scratch}/ws" if options.workspace else None
+        process, url = start_server(folder)
+        try:
+            clients = ["raw", "httpx"] if options.client == "both" else [options.client]
+            fired = 0
+            for client in clients:
+                asyncio.run(fire(url, options.requests, options.concurrency, client))
+                fired += options.requests
+            if folder is not None:
+                check_workspace(folder, fired)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
 
 
 if __name__ == "__main__":

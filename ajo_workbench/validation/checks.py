@@ -594,6 +594,8 @@ def _placeholder_columns(definition: CampaignDefinition, tables: Tables) -> list
     }
     known = set(tables.scan(definition.dimension).collect_schema().names()) | added
     known |= set(definition.variables)
+    if definition.schedule.get("type") == "signal":  # a signal brings these
+        known |= {p.get("name") for p in definition.schedule.get("parameters") or []}
     alerts: list[Alert] = []
     for activity in definition.activities:
         if activity.spec.category != "channel":

@@ -656,9 +656,9 @@ class Campaign:
 
         execution_id = _new_id()
         interval = parse_duration(schedule.min_interval or DEFAULT_MIN_INTERVAL, "")
-        now = self.workspace.clock.now()
         wait = timedelta(0)
         with self.workspace.database.transaction() as connection:
+            now = self.workspace.clock.now()  # inside: signals commit in time order
             last = connection.execute(
                 "SELECT max(received_at) AS at FROM signals WHERE campaign_id = ?"
                 " AND mode = 'live' AND execution_id IS NOT NULL",

@@ -261,3 +261,21 @@ def test_an_end_activity_signals_a_downstream_campaign(
     (triggered,) = live_runs(downstream)
     triggered.wait(60)
     assert triggered.variables["limit"] == 9 and triggered.state == "finished"
+
+
+def test_templates_may_use_the_signal_parameters(sim_workspace: ajo.Workspace) -> None:
+    coupon = {**MAIL, "subject": "Your {{ coupon }}"}
+    definition = document(
+        {
+            "type": "signal",
+            "parameters": [{"name": "coupon", "type": "string", "test_value": "C1"}],
+        }
+    )
+    definition["activities"] = [FR, coupon, END]
+    campaign = sim_workspace.load_campaign(definition)
+    assert [a for a in campaign.alerts if a.level == "error"] == []
+    run = campaign.start().wait(60)
+    campaign.signal({"coupon": "WINTER-10"})
+    run.wait(60)
+    shown = run.simulate("mail", [run.frame("t1")["profile_id"][0]])
+    assert shown["subject"][0] == "Your WINTER-10"
