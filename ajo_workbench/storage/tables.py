@@ -182,7 +182,7 @@ def _read_source(source: TableSource) -> tuple[pl.DataFrame, RowNames]:
         raise DataError(f"can't import {path}: the format must be .parquet or .csv")
     try:
         return pl.read_parquet(path), _frame_rows
-    except (pl.exceptions.PolarsError, OSError) as error:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as error:
         raise DataError(f"can't read {path}: {_first_line(error)}") from None
 
 
@@ -209,10 +209,13 @@ def _check_key(name: str, frame: pl.DataFrame, key: str, rows: RowNames) -> None
         )
     duplicated = frame.select(pl.col(key).is_duplicated()).to_series()
     if duplicated.any():
-        first = int(duplicated.arg_true()[0])
-        value = frame[key][first]
-        same = frame.select(pl.col(key) == value).to_series().arg_true()
-        second = int(same[1])
+        value, (first, second) = (
+            frame.with_row_index("row")
+            .filter(duplicated)
+            .group_by(key, maintain_order=True)
+            .agg(pl.col("row").head(2))
+            .row(0)
+        )
         names = rows([first, second])
         raise DataError(
             f"primary key {name}.{key} is not unique: {duplicated.sum()} rows share "
@@ -231,10 +234,12 @@ _PARSE_FAILURE = re.compile(
 
 def _read_csv(path: Path) -> pl.DataFrame:
     """A UTF-8 CSV file with a header; DataError names the line of a bad row."""
-    header = _csv_header(path)
     try:
+        header = _csv_header(path)
         frame = pl.read_csv(path, try_parse_dates=True)
-    except pl.exceptions.PolarsError as error:
+    except OSError as error:
+        raise DataError(f"can't read {path}: {error.strerror or error}") from None
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as error:
         raise DataError(
             f"can't read {path}: {_csv_problem(path, header, error)}"
         ) from None
