@@ -93,7 +93,7 @@ def incremental_query(context: ActivityContext) -> ActivityResult:
         watermark = context.state.watermark(context.definition.id, activity.id)
     if watermark is not None:
         rows = rows.filter(pl.col(field_name) > watermark)
-    found = rows.select(info.key, field_name).collect()
+    found = rows.select(*dict.fromkeys([info.key, field_name])).collect()
     if context.dry_run or found.height:
         newest = found[field_name].max() if found.height else None
         return ActivityResult(

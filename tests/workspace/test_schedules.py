@@ -279,3 +279,88 @@ def test_templates_may_use_the_signal_parameters(sim_workspace: ajo.Workspace) -
     run.wait(60)
     shown = run.simulate("mail", [run.frame("t1")["profile_id"][0]])
     assert shown["subject"][0] == "Your WINTER-10"
+
+
+def with_a_wait(schedule: dict[str, Any]) -> dict[str, Any]:
+    definition = document(schedule)
+    definition["activities"] = [
+        FR,
+        {"id": "pause", "type": "wait", "duration": "PT2H"},
+        MAIL,
+        END,
+    ]
+    definition["transitions"] = [
+        {"id": "t1", "from": "fr", "to": "pause"},
+        {"id": "t2", "from": "pause", "to": "mail"},
+        {"id": "t3", "from": "mail", "to": "end"},
+    ]
+    return definition
+
+
+def test_close_during_an_execution_lets_it_finish_then_completes(
+    sim_workspace: ajo.Workspace,
+) -> None:
+    campaign = sim_workspace.load_campaign(with_a_wait(DAILY))
+    campaign.publish()
+    clock_of(sim_workspace).advance(hours=23, minutes=30)  # 08:30 UTC on the 2nd
+    (running,) = live_runs(campaign)
+    assert running.state == "waiting"  # in its two-hour wait
+    campaign.close()
+    assert campaign.status == "closed"
+    clock_of(sim_workspace).advance(hours=2)
+    assert running.state == "finished"
+    assert campaign.status == "completed"
+    clock_of(sim_workspace).advance(days=2)
+    assert len(live_runs(campaign)) == 1  # closed: no new occurrences
+
+
+def test_stop_campaign_during_an_execution_stops_it(
+    sim_workspace: ajo.Workspace,
+) -> None:
+    campaign = sim_workspace.load_campaign(with_a_wait(DAILY))
+    campaign.publish()
+    clock_of(sim_workspace).advance(hours=23, minutes=30)
+    (running,) = live_runs(campaign)
+    campaign.stop_campaign()
+    assert running.state == "stopped" and campaign.status == "stopped"
+    assert running.task_status("mail") == "abandoned"
+    clock_of(sim_workspace).advance(days=2)
+    assert len(live_runs(campaign)) == 1
+    assert sim_workspace.feedback_events.height == 0  # nothing was sent
+
+
+def test_incremental_queries_read_only_new_rows_per_occurrence(
+    sim_workspace: ajo.Workspace,
+) -> None:
+    definition = document(DAILY)
+    definition["activities"] = [
+        {
+            "id": "new",
+            "type": "incremental_query",
+            "dimension": "purchases",
+            "where": "amount >= 0",
+            "processed_field": "purchase_id",
+        },
+        END,
+    ]
+    definition["transitions"] = [{"id": "t1", "from": "new", "to": "end"}]
+    campaign = sim_workspace.load_campaign(definition)
+    campaign.publish()
+    clock_of(sim_workspace).advance(days=1)
+    purchases = sim_workspace.table("purchases")
+    first = live_runs(campaign)[0]
+    assert first.count("t1") == purchases.height  # all rows, the first time
+
+    newer = purchases.head(5).with_columns(
+        pl.col("purchase_id") + purchases["purchase_id"].max()
+    )
+    sim_workspace.import_table(
+        "purchases",
+        pl.concat([purchases, newer]),
+        key="purchase_id",
+        links={"profile_id": "profiles", "product_id": "products"},
+    )
+    clock_of(sim_workspace).advance(days=2)
+    second, third = live_runs(campaign)[1:]
+    assert second.count("t1") == 5  # only the rows added since
+    assert third.count("t1") == 0
