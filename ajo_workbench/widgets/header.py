@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -75,9 +76,11 @@ class Header(widgets.VBox):
         execution_state: str | None,
         schedule: Mapping[str, Any],
         alerts: list[Alert],
+        upcoming: Sequence[datetime] = (),
     ) -> None:
-        """Show the campaign's current facts."""
+        """Show the campaign's current facts; ``upcoming`` are its next runs."""
         state = execution_state or "no execution yet"
+        coming = ", ".join(t.strftime("%Y-%m-%d %H:%M %z") for t in upcoming)
         self.title.value = (
             f'<b style="font-size:15px">{escape(name)}</b>'
             + badge(status, STATUS_COLOURS.get(status, "#607d8b"))
@@ -85,6 +88,12 @@ class Header(widgets.VBox):
             f"execution: <b>{escape(state)}</b></span>"
             f'<span style="margin-left:10px;color:#616161">'
             f"schedule: {escape(schedule_summary(schedule))}</span>"
+            + (
+                f'<span class="ajo-upcoming" style="margin-left:10px;color:#616161">'
+                f"next: {escape(coming)}</span>"
+                if coming
+                else ""
+            )
         )
         if alerts != self.alerts:
             self.alerts = list(alerts)

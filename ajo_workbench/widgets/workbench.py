@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -12,6 +13,7 @@ import ipywidgets as widgets
 import polars as pl
 
 from ajo_workbench.engine import Execution
+from ajo_workbench.errors import WorkbenchError
 from ajo_workbench.model.alerts import Alert
 from ajo_workbench.widgets.actions import ACTION_LABELS, ActionBar
 from ajo_workbench.widgets.boundary import ErrorArea, guarded
@@ -234,7 +236,17 @@ class Workbench(widgets.VBox):
             self.execution.state if self.execution else None,
             self.definition.schedule,
             alerts,
+            upcoming=self._upcoming(),
         )
+
+    def _upcoming(self) -> list[datetime]:
+        """The next occurrences, for a schedule that has them and is valid."""
+        if self.definition.schedule.get("type") not in ("once", "recurring"):
+            return []
+        try:
+            return self.campaign.schedule_preview(3)
+        except WorkbenchError:
+            return []  # the alerts say what is wrong with the schedule
 
     def _show_execution(self) -> None:
         execution = self.execution

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -385,3 +387,20 @@ def test_simulate_content_shows_the_message_for_chosen_profiles(
     )
     ran.select("transition", "t4")
     assert pane.simulate_box.layout.display == "none"
+
+
+def test_the_header_lists_the_next_occurrences(sim_workspace: ajo.Workspace) -> None:
+    path = Path(__file__).parents[2] / "examples" / "spring-sale.json"
+    document = json.loads(path.read_text())
+    document["schedule"] = {
+        "type": "recurring",
+        "cron": "0 9 * * 1",
+        "timezone": "Europe/Paris",
+    }
+    bench = Workbench(sim_workspace.load_campaign(document))
+    try:
+        header = bench.header.title.value
+        assert "recurring: 0 9 * * 1 (Europe/Paris)" in header
+        assert "next: 2026-12-07 09:00 +0100, 2026-12-14 09:00 +0100" in header
+    finally:
+        bench.close()
