@@ -606,8 +606,8 @@ class Execution:
                 self._finish_stopped()
                 return False
             if self._pause.is_set():
-                self._set_state(ExecutionState.PAUSED)
                 self._log("info", "execution paused by the user", action="pause")
+                self._set_state(ExecutionState.PAUSED)
                 return False
             activity = self._next_ready()
             if activity is None:
@@ -619,19 +619,20 @@ class Execution:
 
     def _settle(self) -> None:
         """Nothing is ready: wait for a signal, a confirmation or the clock, or end."""
+        # The log line comes first: whoever waits for the state reads it too.
         if self._awaits_signal:
-            self._set_state(ExecutionState.WAITING)
             self._log("info", "waiting for a signal", action="wait_signal")
-        elif self.awaiting:
             self._set_state(ExecutionState.WAITING)
+        elif self.awaiting:
             self._log("info", f"waiting for Confirm send: {', '.join(self.awaiting)}")
+            self._set_state(ExecutionState.WAITING)
         elif self._due:
             moment = min(self._due.values()).isoformat()
-            self._set_state(ExecutionState.WAITING)
             self._log("info", f"waiting for the clock (next: {moment})")
+            self._set_state(ExecutionState.WAITING)
         else:
-            self._set_state(ExecutionState.FINISHED)
             self._log("info", "execution finished", action="finish")
+            self._set_state(ExecutionState.FINISHED)
 
     def _next_ready(self) -> Activity | None:
         """The next activity to run, in dependency order.
@@ -1043,8 +1044,8 @@ class Execution:
             return
         self._due.clear()
         self._abandon_rest()
-        self._set_state(ExecutionState.STOPPED)
         self._log("info", "execution stopped", action="stop")
+        self._set_state(ExecutionState.STOPPED)
         self._settled.set()
 
     def _abandon_rest(self) -> None:
