@@ -39,6 +39,13 @@ from ajo_workbench.model.schedule import (
     parse_schedule,
     preview,
 )
+from ajo_workbench.reporting import (
+    Comparison,
+    channel_report,
+    compare,
+    execution_report,
+    funnel,
+)
 from ajo_workbench.storage.journal import OWNER, owner_alive
 from ajo_workbench.workspace.snapshot import SnapshotTables, take_snapshot
 
@@ -46,6 +53,12 @@ if TYPE_CHECKING:
     from ajo_workbench.workspace.workspace import Workspace
 
 logger = logging.getLogger(__name__)
+
+AUTOMATIC = {
+    "activate": "the first occurrence is due",
+    "complete": "the last execution finished",
+}
+"""Lifecycle steps the campaign takes by itself, and why (no user acts)."""
 
 DEFAULT_MIN_INTERVAL = "PT1H"
 """A live signal-triggered campaign starts at most one execution per this long."""
@@ -745,6 +758,41 @@ class Campaign:
             )
         return execution.simulate(activity_id, profiles)
 
+    # -- reporting -------------------------------------------------------------------
+
+    def _execution_for(self, execution: Execution | None, what: str) -> Execution:
+        if execution is None:
+            mode = "test" if self.status == CampaignStatus.DRAFT else "live"
+            execution = self.latest_execution(mode) or self.latest_execution()
+        if execution is None:
+            raise LifecycleError(
+                what, self.status, "no execution has run yet: Start a test first"
+            )
+        return execution
+
+    def report(self, execution: Execution | None = None) -> pl.DataFrame:
+        """Per activity: status, input and output counts, durations (SPEC §10).
+
+        ``execution`` defaults to the latest live one once published, else the
+        latest test.
+        """
+        execution = self._execution_for(execution, "report")
+        return execution_report(execution, self.workspace.feedback_events)
+
+    def channel_report(self, execution: Execution | None = None) -> pl.DataFrame:
+        """Per channel activity: targeted, excluded by reason, sent, delivered,
+        bounced and errors."""
+        execution = self._execution_for(execution, "channel_report")
+        return channel_report(execution, self.workspace.feedback_events)
+
+    def funnel(self, execution: Execution | None = None) -> pl.DataFrame:
+        """The population along every transition (from, port, to, count)."""
+        return funnel(self._execution_for(execution, "funnel"))
+
+    def compare(self, a: Execution, b: Execution) -> Comparison:
+        """Two executions activity by activity, down to profiles that changed path."""
+        return compare(a, b)
+
     def close(self) -> None:
         """Stop new occurrences of a recurring campaign; Completed once idle."""
         self._act("close")
@@ -861,7 +909,10 @@ class Campaign:
                 "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?",
                 (status.value, self._now(), self.id),
             )
-        self._log("info", f"{action} by {self.workspace.user}", action=action)
+        if action in AUTOMATIC:
+            self._log("info", f"{action}: {AUTOMATIC[action]}", action=action)
+        else:
+            self._log("info", f"{action} by {self.workspace.user}", action=action)
         return status
 
     def _refused(self, action: str, reason: str) -> None:

@@ -287,12 +287,17 @@ class Workspace:
             folder=self.path,
         )
 
-    def load_campaign(self, source: str | Path | dict[str, Any]) -> Campaign:
-        """Create a campaign from a file or document, or replace a Draft's definition.
+    def load_campaign(
+        self, source: str | Path | dict[str, Any] | CampaignDefinition
+    ) -> Campaign:
+        """Create a campaign from a file, a document or a definition (such as a
+        builder's), or replace a Draft's definition.
 
         Raises DefinitionError listing every problem; nothing changes then.
         """
-        if isinstance(source, str | Path):
+        if isinstance(source, CampaignDefinition):
+            definition = source
+        elif isinstance(source, str | Path):
             definition = load_definition(source)
         else:
             # Anything else is a document; parse_definition names what it is.
