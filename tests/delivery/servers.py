@@ -101,7 +101,8 @@ class Endpoint:
     """A webhook endpoint whose answer depends on the message's address.
 
     ``bad`` gets 400, ``down`` always 503, ``flaky`` 503 on the first request only,
-    ``slow`` an answer after 0.5 s, ``busy`` 429; every other address 200.
+    ``slow`` an answer after 0.5 s (``lagging``: on the first request only), ``busy``
+    429; every other address 200.
     """
 
     url: str = ""
@@ -121,8 +122,8 @@ class Endpoint:
             return 503
         if address == "busy":
             return 429
-        if address == "slow":
-            threading.Event().wait(0.5)
+        if address == "slow" or (address == "lagging" and tries == 1):
+            threading.Event().wait(0.5)  # taken, but answered after the timeout
         return 200
 
 
