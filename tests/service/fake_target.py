@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ajo_workbench.errors import (
     SignalNotAcceptedError,
@@ -60,3 +61,30 @@ class FakeTarget:
         elif campaign_id != LIVE:
             raise UnknownCampaignError(campaign_id)
         return f"execution-{number}"
+
+
+T = TypeVar("T")
+
+
+def in_own_thread(run: Callable[[], T]) -> T:
+    """Run ``run()`` in a thread of its own and return what it returns.
+
+    Another test's fixture (Playwright's synchronous API, in the browser tests) may
+    keep an event loop running in the main thread for the whole session; a loop of
+    our own must then start elsewhere.
+    """
+    results: list[T] = []
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            results.append(run())
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+    return results[0]

@@ -21,6 +21,7 @@ from fake_target import (
     THROTTLED,
     TOKEN,
     FakeTarget,
+    in_own_thread,
 )
 
 from ajo_workbench.errors import ServiceError
@@ -310,7 +311,7 @@ def _asgi(
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 2),
     }
-    anyio.run(app, scope, receive, send)
+    in_own_thread(lambda: anyio.run(app, scope, receive, send))
     return sent
 
 

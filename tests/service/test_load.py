@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 import httpx
-from fake_target import LIVE, TOKEN, FakeTarget
+from fake_target import LIVE, TOKEN, FakeTarget, in_own_thread
 
 from ajo_workbench.service import ServiceHandle
 
@@ -49,7 +49,9 @@ def test_every_valid_signal_reaches_the_target_once_and_no_invalid_one_does(
     plan = random.Random(20261204).choices(
         list(KINDS), weights=[4, 1, 1, 1, 1, 1, 1, 1], k=REQUESTS
     )
-    statuses = asyncio.run(asyncio.wait_for(_fire(service.url, plan), timeout=120))
+    statuses = in_own_thread(
+        lambda: asyncio.run(asyncio.wait_for(_fire(service.url, plan), timeout=120))
+    )
 
     expected = [KINDS[kind][2] for kind in plan]
     mismatches = [

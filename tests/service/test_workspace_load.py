@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import polars as pl
+from fake_target import in_own_thread
 
 import ajo_workbench as ajo
 from ajo_workbench.service import start_in_thread
@@ -95,7 +96,9 @@ def test_ten_thousand_requests_start_exactly_one_execution_per_accepted_signal(
     plan = [(kind, *request(kind, n, rng)) for n, kind in enumerate(kinds)]
 
     with start_in_thread(workspace, TOKEN) as service:
-        answers = asyncio.run(asyncio.wait_for(fire(service.url, plan), timeout=600))
+        answers = in_own_thread(
+            lambda: asyncio.run(asyncio.wait_for(fire(service.url, plan), timeout=600))
+        )
 
     wrong = [
         (kind, status)
