@@ -81,14 +81,21 @@ def _parser() -> argparse.ArgumentParser:
         help="workspace folder (default: $AJO_WORKBENCH_WORKSPACE or ./workspace)",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    # ``--workspace`` also after the command (``serve --workspace DIR``).
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument(
+        "--workspace", "-w", default=argparse.SUPPRESS, help="workspace folder"
+    )
 
-    sample = commands.add_parser("sample", help="generate sample data")
+    sample = commands.add_parser("sample", parents=[after], help="generate sample data")
     sample.add_argument("--profiles", type=int, default=50_000)
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--purchases-per-profile", type=float, default=5.0)
     sample.set_defaults(command=_sample)
 
-    table = commands.add_parser("import", help="import a Parquet or CSV table")
+    table = commands.add_parser(
+        "import", parents=[after], help="import a Parquet or CSV table"
+    )
     table.add_argument("name")
     table.add_argument("file", type=Path)
     table.add_argument("--key", required=True, help="primary-key column")
@@ -101,12 +108,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     table.set_defaults(command=_import)
 
-    check = commands.add_parser("validate", help="validate a campaign file")
+    check = commands.add_parser(
+        "validate", parents=[after], help="validate a campaign file"
+    )
     check.add_argument("file", type=Path)
     check.add_argument("--json", action="store_true", help="print JSON")
     check.set_defaults(command=_validate)
 
-    test = commands.add_parser("test", help="run a test execution of a campaign file")
+    test = commands.add_parser(
+        "test", parents=[after], help="run a test execution of a campaign file"
+    )
     test.add_argument("file", type=Path)
     test.add_argument("--json", action="store_true", help="print JSON")
     test.add_argument("--timeout", type=float, default=None, help="seconds")
@@ -118,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     test.set_defaults(command=_test)
 
     publish = commands.add_parser(
-        "publish", help="publish a campaign file and run its live execution"
+        "publish",
+        parents=[after],
+        help="publish a campaign file and run its live execution",
     )
     publish.add_argument("file", type=Path)
     publish.add_argument(
@@ -137,7 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--timeout", type=float, default=None, help="seconds")
     publish.set_defaults(command=_publish)
 
-    signal = commands.add_parser("signal", help="signal a live campaign")
+    signal = commands.add_parser(
+        "signal", parents=[after], help="signal a live campaign"
+    )
     signal.add_argument("campaign")
     signal.add_argument(
         "--var",
@@ -151,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     signal.set_defaults(command=_signal)
 
     service = commands.add_parser(
-        "serve", help="run due occurrences and the HTTP signal API"
+        "serve", parents=[after], help="run due occurrences and the HTTP signal API"
     )
     service.add_argument("--host", default=DEFAULT_HOST)
     service.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -161,7 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     service.set_defaults(command=_serve)
 
     delivery = commands.add_parser(
-        "delivery", help="show or set the workspace's delivery providers"
+        "delivery",
+        parents=[after],
+        help="show or set the workspace's delivery providers",
     )
     delivery.add_argument(
         "file", type=Path, nargs="?", help="a JSON delivery config to keep"
@@ -172,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
         ("logs", "show a campaign's log"),
         ("tasks", "show the tasks of its latest execution"),
     ):
-        show = commands.add_parser(name, help=helptext)
+        show = commands.add_parser(name, parents=[after], help=helptext)
         show.add_argument("campaign")
         show.add_argument("--json", action="store_true", help="print JSON")
         show.set_defaults(command=_show, what=name)

@@ -366,30 +366,38 @@ class Campaign:
         definition = self.definition
         blocking = errors(self.workspace.validate(definition))
         blocking += self._publish_alerts(definition)
-        status = self._act(
-            "publish",
-            validation_errors=len(blocking),
-            validation_messages=tuple(str(alert) for alert in blocking),
-        )
-        row = self.workspace.database.one(
-            "SELECT coalesce(max(version), 0) AS v FROM versions WHERE campaign_id = ?",
-            (self.id,),
-        )
-        version = int(row["v"] if row else 0) + 1
-        self.workspace.database.execute(
-            "INSERT INTO versions VALUES (?, ?, ?, ?)",
-            (self.id, version, self._row()["definition"], self._now()),
-        )
-        self._log(
-            "info", f"published as version {version}; status {status}", action="publish"
-        )
-        if definition.schedule.get("type") in ("once", "recurring"):
+        kind = definition.schedule.get("type")
+        live = None
+        try:
+            # The status, the version and an asap campaign's live execution commit
+            # together: after a crash the campaign is a Draft, or Live with both.
+            with self.workspace.database.transaction():
+                status = self._act(
+                    "publish",
+                    validation_errors=len(blocking),
+                    validation_messages=tuple(str(alert) for alert in blocking),
+                )
+                version = self._version() + 1
+                self.workspace.database.execute(
+                    "INSERT INTO versions VALUES (?, ?, ?, ?)",
+                    (self.id, version, self._row()["definition"], self._now()),
+                )
+                self._log(
+                    "info",
+                    f"published as version {version}; status {status}",
+                    action="publish",
+                )
+                if status == CampaignStatus.LIVE and kind == "asap":
+                    live = self._launch_live(definition, version)
+        except LifecycleError as error:
+            # The refusal's log line went with the transaction: write it again.
+            self._log("warning", f"publish refused: {error.reason}", action="publish")
+            raise
+        if kind in ("once", "recurring"):
             started = self.run_due()  # a time already passed runs now
             self.workspace.scheduler.arm()
             return started[0] if started else None
-        if status != CampaignStatus.LIVE or definition.schedule.get("type") != "asap":
-            return None
-        return self._launch_live(definition, version)
+        return live
 
     def _publish_alerts(self, definition: CampaignDefinition) -> list[Alert]:
         """Problems only publication finds: audiences other published campaigns save.
@@ -541,7 +549,13 @@ class Campaign:
         return parse_schedule(self.definition.schedule)
 
     def schedule_preview(self, count: int = 5) -> list[datetime]:
-        """The next due times, in the campaign's time zone (none for asap/signal)."""
+        """The next due times, in the campaign's time zone.
+
+        None for an asap or signal schedule, or once the campaign runs no more
+        occurrences (closed, completed, stopped or archived).
+        """
+        if self.status not in ("draft", "scheduled", "live"):
+            return []
         return preview(self.schedule, self.workspace.clock.now(), count)
 
     def next_due(self) -> datetime | None:
@@ -690,11 +704,20 @@ class Campaign:
                         execution_id,
                     ),
                 )
+                self._log(
+                    "info",
+                    f"signal accepted: execution {execution_id}",
+                    action="signal",
+                )
+                # Recorded with its signal: a crash can't leave an accepted signal
+                # (which throttles the next ones) without its execution.
+                execution = self._launch_live(
+                    definition, self._version(), execution_id, values
+                )
         if wait > timedelta(0):
             self._log("warning", f"signal throttled for {wait}", action="signal")
             raise SignalThrottledError(self.id, wait.total_seconds())
-        self._log("info", f"signal accepted: execution {execution_id}", action="signal")
-        return self._launch_live(definition, self._version(), execution_id, values)
+        return execution
 
     def _signal_test(self, values: dict[str, Any]) -> Execution:
         test = self.latest_execution("test")

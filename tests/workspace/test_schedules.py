@@ -364,3 +364,13 @@ def test_incremental_queries_read_only_new_rows_per_occurrence(
     second, third = live_runs(campaign)[1:]
     assert second.count("t1") == 5  # only the rows added since
     assert third.count("t1") == 0
+
+
+def test_no_next_occurrences_once_closed_or_stopped(
+    sim_workspace: ajo.Workspace,
+) -> None:
+    campaign = sim_workspace.load_campaign(document(DAILY))
+    campaign.publish()
+    assert len(campaign.schedule_preview(2)) == 2
+    campaign.close()
+    assert campaign.status == "completed" and campaign.schedule_preview(2) == []
