@@ -166,3 +166,41 @@ def test_the_cli_configures_smtp_publishes_and_confirms(
     received = sorted(r for mail in smtp_server.received for r in mail.recipients)
     assert received == sorted(sent["address"].to_list()) and received
     assert events.height == result["counts"]["t1"]  # one event per targeted profile
+
+
+def test_the_workbench_buttons_publish_confirm_and_complete_through_smtp(
+    workspace: ajo.Workspace, smtp_server: MailServer
+) -> None:
+    from ajo_workbench.widgets import Workbench
+
+    workspace.configure_delivery(
+        {"email": {"provider": "smtp", "host": "127.0.0.1", "port": smtp_server.port}}
+    )
+    document = campaign_document()
+    document["activities"] = [GOLD_FR, MAIL, {"id": "end", "type": "end"}]
+    document["transitions"] = [
+        {"id": "t1", "from": "gold_fr", "to": "mail"},
+        {"id": "t2", "from": "mail", "to": "end"},
+    ]
+    bench = Workbench(workspace.load_campaign(document), refresh_interval=0.05)
+    try:
+        bench.actions.buttons["publish"].click()
+        assert bench.errors.last is None
+        live = bench.execution
+        assert live is not None and live.mode == "live"
+        live.wait(60)
+        assert live.awaiting == ("mail",) and smtp_server.received == []
+        bench.select("activity", "mail")
+        bench.properties.confirm_button.click()  # the properties pane's button
+        assert bench.errors.last is None
+        live.wait(60)
+        bench.throttle.flush()
+        assert bench.campaign.status == "completed"
+        assert ">completed<" in bench.header.title.value
+    finally:
+        bench.close()
+    events = workspace.feedback_events.filter(pl.col("execution_id") == live.id)
+    assert events.height == live.count("t1")  # one per targeted profile
+    sent = events.filter(pl.col("status") == "sent")["address"].to_list()
+    received = [r for mail in smtp_server.received for r in mail.recipients]
+    assert sorted(received) == sorted(sent) and received
