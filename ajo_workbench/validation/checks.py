@@ -296,7 +296,7 @@ def _activities(definition: CampaignDefinition) -> list[Alert]:
             alerts += _wait(aid, activity.get("duration"), activity.get("until"))
         if activity.type == "test":
             alerts += _test_conditions(
-                aid, activity.get("conditions") or [], definition.variables
+                aid, activity.get("conditions") or [], _known_values(definition)
             )
         if activity.spec.category == "channel":
             alerts += _content(aid, activity.type, activity.settings)
@@ -355,6 +355,16 @@ def _wait(activity_id: str, duration: object, until: object) -> list[Alert]:
             )
         ]
     return []
+
+
+def _known_values(definition: CampaignDefinition) -> dict[str, object]:
+    """The values a ``test`` condition reads besides ``count``: the campaign's
+    variables, and a signal's parameters with their test values."""
+    values: dict[str, object] = dict(definition.variables)
+    if definition.schedule.get("type") == "signal":
+        for parameter in definition.schedule.get("parameters") or []:
+            values.setdefault(parameter.get("name"), parameter.get("test_value"))
+    return values
 
 
 def _test_conditions(

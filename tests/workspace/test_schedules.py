@@ -374,3 +374,35 @@ def test_no_next_occurrences_once_closed_or_stopped(
     assert len(campaign.schedule_preview(2)) == 2
     campaign.close()
     assert campaign.status == "completed" and campaign.schedule_preview(2) == []
+
+
+def test_test_conditions_read_the_signal_variables(
+    sim_workspace: ajo.Workspace,
+) -> None:
+    definition = document(SIGNALLED)
+    definition["activities"] = [
+        FR,
+        {
+            "id": "enough",
+            "type": "test",
+            "conditions": [{"label": "many", "when": "limit >= 3"}],
+            "default": True,
+        },
+        MAIL,
+        END,
+    ]
+    definition["transitions"] = [
+        {"id": "t1", "from": "fr", "to": "enough"},
+        {"id": "t2", "from": "enough", "port": "many", "to": "mail"},
+        {"id": "t3", "from": "enough", "port": "default", "to": "end"},
+        {"id": "t4", "from": "mail", "to": "end"},
+    ]
+    campaign = sim_workspace.load_campaign(definition)
+    counts = {}
+    for limit in (5, 1):
+        run = campaign.restart().wait(60)
+        campaign.signal({"limit": limit})
+        run.wait(60)
+        counts[limit] = (run.count("t2"), run.count("t3"))
+    reached = counts[5][0]
+    assert reached > 0 and counts == {5: (reached, 0), 1: (0, reached)}
