@@ -11,7 +11,7 @@ import polars as pl
 
 from ajo_workbench.errors import DataError
 from ajo_workbench.storage.database import Database
-from ajo_workbench.storage.tables import write_parquet_atomically
+from ajo_workbench.storage.tables import now_text, replace_with_row
 
 
 class CampaignState:
@@ -42,11 +42,8 @@ class CampaignState:
         if owner != campaign_id:
             raise DataError(f"audience {name!r} is saved by campaign {owner!r}")
         relative = Path("audiences") / f"{name}.parquet"
-        write_parquet_atomically(members, self.root / relative)
-        self.database.execute(
-            "INSERT OR REPLACE INTO audiences VALUES (?, ?, ?, ?, ?, datetime('now'))",
-            (name, campaign_id, dimension, members.height, str(relative)),
-        )
+        row = (name, campaign_id, dimension, members.height, str(relative), now_text())
+        replace_with_row(self.database, self.root, members, relative, "audiences", row)
 
     def watermark(self, campaign_id: str, activity_id: str) -> Any:
         """The last processed value of an incremental query, or None."""

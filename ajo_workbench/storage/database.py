@@ -155,6 +155,14 @@ CREATE TABLE IF NOT EXISTS signals (
     execution_id TEXT
 );
 CREATE INDEX IF NOT EXISTS signals_campaign ON signals (campaign_id, received_at);
+CREATE TABLE IF NOT EXISTS file_swaps (
+    path TEXT NOT NULL,
+    partial TEXT NOT NULL,
+    target TEXT NOT NULL,
+    row TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    PRIMARY KEY (path, partial)
+);
 """
 
 
@@ -188,9 +196,23 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed at the end, rolled back on an exception."""
+        """A write transaction: committed at the end, rolled back on an exception.
+
+        Inside another transaction of the same thread, it joins that one (as a
+        savepoint): its writes commit with the outer transaction or not at all.
+        """
         with self._write_lock:
             connection = self._connection()
+            if connection.in_transaction:
+                connection.execute("SAVEPOINT inner")
+                try:
+                    yield connection
+                except BaseException:
+                    connection.execute("ROLLBACK TO inner")
+                    connection.execute("RELEASE inner")
+                    raise
+                connection.execute("RELEASE inner")
+                return
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
