@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     after.add_argument(
         "--workspace", "-w", default=argparse.SUPPRESS, help="workspace folder"
     )
+    # What the commands that run an execution share.
+    running = argparse.ArgumentParser(add_help=False)
+    running.add_argument("--json", action="store_true", help="print JSON")
+    running.add_argument("--timeout", type=float, default=None, help="seconds")
 
     sample = commands.add_parser("sample", parents=[after], help="generate sample data")
     sample.add_argument("--profiles", type=int, default=50_000)
@@ -116,11 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(command=_validate)
 
     test = commands.add_parser(
-        "test", parents=[after], help="run a test execution of a campaign file"
+        "test", parents=[after, running], help="run a test execution of a campaign file"
     )
     test.add_argument("file", type=Path)
-    test.add_argument("--json", action="store_true", help="print JSON")
-    test.add_argument("--timeout", type=float, default=None, help="seconds")
     test.add_argument(
         "--fast-forward",
         action="store_true",
@@ -130,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
 
     publish = commands.add_parser(
         "publish",
-        parents=[after],
+        parents=[after, running],
         help="publish a campaign file and run its live execution",
     )
     publish.add_argument("file", type=Path)
@@ -146,12 +148,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="confirm every channel activity that waits for it",
     )
-    publish.add_argument("--json", action="store_true", help="print JSON")
-    publish.add_argument("--timeout", type=float, default=None, help="seconds")
     publish.set_defaults(command=_publish)
 
     signal = commands.add_parser(
-        "signal", parents=[after], help="signal a live campaign"
+        "signal", parents=[after, running], help="signal a live campaign"
     )
     signal.add_argument("campaign")
     signal.add_argument(
@@ -161,8 +161,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a variable of the signal (repeatable)",
     )
-    signal.add_argument("--json", action="store_true", help="print JSON")
-    signal.add_argument("--timeout", type=float, default=None, help="seconds")
     signal.set_defaults(command=_signal)
 
     service = commands.add_parser(

@@ -1187,16 +1187,7 @@ def restore_execution(
     Its counts come from the database and its work tables from the kept Parquet
     files; a table that was not kept reads as missing.
     """
-    execution = Execution(
-        execution_id=record["id"],
-        campaign_id=record["campaign_id"],
-        definition=parse_definition(record["definition"]),
-        tables=tables,
-        journal=journal,
-        folder=folder,
-        mode=record["mode"],
-        version=record["version"],
-    )
+    execution = _from_record(record, tables, journal, folder)
     execution._state = ExecutionState(record["state"])
     execution.error = record["error"]
     for activity_id, row in journal.task_rows(record["id"]).items():
@@ -1241,15 +1232,11 @@ def revive_execution(
     population computed again may differ from the first one. The ledger still sends
     at most one message per profile and activity.
     """
-    execution = Execution(
-        execution_id=record["id"],
-        campaign_id=record["campaign_id"],
-        definition=parse_definition(record["definition"]),
-        tables=tables,
-        journal=journal,
-        folder=folder,
-        mode=record["mode"],
-        version=record["version"],
+    execution = _from_record(
+        record,
+        tables,
+        journal,
+        folder,
         clock=clock,
         state=state,
         sending=sending,
@@ -1272,3 +1259,24 @@ def revive_execution(
     )
     execution._settled.set()
     return execution
+
+
+def _from_record(
+    record: dict[str, Any],
+    tables: Tables,
+    journal: Journal,
+    folder: Path,
+    **options: Any,
+) -> Execution:
+    """An execution handle for a recorded execution (its id, definition, mode)."""
+    return Execution(
+        execution_id=record["id"],
+        campaign_id=record["campaign_id"],
+        definition=parse_definition(record["definition"]),
+        tables=tables,
+        journal=journal,
+        folder=folder,
+        mode=record["mode"],
+        version=record["version"],
+        **options,
+    )
