@@ -11,7 +11,7 @@ import polars as pl
 
 from ajo_workbench.errors import DataError
 from ajo_workbench.storage.database import Database
-from ajo_workbench.storage.tables import now_text, replace_with_row
+from ajo_workbench.storage.swaps import now_text, replace_with_row
 
 
 class CampaignState:
@@ -41,9 +41,21 @@ class CampaignState:
         owner = self.audiences().get(name, campaign_id)
         if owner != campaign_id:
             raise DataError(f"audience {name!r} is saved by campaign {owner!r}")
-        relative = Path("audiences") / f"{name}.parquet"
-        row = (name, campaign_id, dimension, members.height, str(relative), now_text())
-        replace_with_row(self.database, self.root, members, relative, "audiences", row)
+        replace_with_row(
+            self.database,
+            self.root,
+            members,
+            Path("audiences") / f"{name}.parquet",
+            "audiences",
+            lambda path: (
+                name,
+                campaign_id,
+                dimension,
+                members.height,
+                path,
+                now_text(),
+            ),
+        )
 
     def watermark(self, campaign_id: str, activity_id: str) -> Any:
         """The last processed value of an incremental query, or None."""

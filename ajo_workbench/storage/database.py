@@ -163,6 +163,10 @@ CREATE TABLE IF NOT EXISTS file_swaps (
     owner TEXT NOT NULL,
     PRIMARY KEY (path, partial)
 );
+CREATE TABLE IF NOT EXISTS retired_files (
+    path TEXT PRIMARY KEY,
+    retired_at TEXT NOT NULL
+);
 """
 
 

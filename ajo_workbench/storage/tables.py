@@ -6,19 +6,16 @@ import csv
 import json
 import os
 import re
-import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
 
 import polars as pl
 
 from ajo_workbench.errors import DataError
 from ajo_workbench.storage.database import Database, dumps
-from ajo_workbench.storage.journal import OWNER, owner_alive
+from ajo_workbench.storage.swaps import finish_swaps, now_text, replace_with_row
 
 TABLE_NAME = re.compile(r"\A[a-z][a-z0-9_]*\Z")
 TableSource = str | Path | pl.DataFrame | pl.LazyFrame
@@ -49,81 +46,6 @@ def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> None:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-SwapTarget = Literal["tables", "audiences"]
-"""Database tables whose rows each describe one Parquet file of the workspace."""
-
-
-def replace_with_row(
-    database: Database,
-    root: Path,
-    frame: pl.DataFrame,
-    relative: Path,
-    target: SwapTarget,
-    row: Sequence[Any],
-) -> None:
-    """Write ``frame`` to ``root / relative`` and its ``row`` into ``target``.
-
-    The file moves into place inside the transaction that writes the row, and a
-    ``file_swaps`` row committed before says what is under way, so after a crash
-    :func:`finish_swaps` leaves the old file and row, or completes the new row of
-    a file that was moved into place: never a new file with the old row.
-    """
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    swap = (str(relative), str(partial.relative_to(root)))
-    try:
-        frame.write_parquet(partial)
-        database.execute(
-            "INSERT INTO file_swaps VALUES (?, ?, ?, ?, ?)",
-            (*swap, target, json.dumps(list(row)), OWNER),
-        )
-        with database.transaction() as connection:
-            os.replace(partial, path)
-            _insert(connection, target, row)
-            # Earlier swaps of the file are superseded by this one.
-            connection.execute("DELETE FROM file_swaps WHERE path = ?", swap[:1])
-    except BaseException:
-        if partial.exists():  # not moved into place: nothing changed
-            partial.unlink()
-            database.execute(
-                "DELETE FROM file_swaps WHERE path = ? AND partial = ?", swap
-            )
-        raise
-
-
-def finish_swaps(database: Database, root: Path) -> None:
-    """Settle the swaps of :func:`replace_with_row` left by processes that ended."""
-    if database.one("SELECT 1 FROM file_swaps LIMIT 1") is None:
-        return
-    with database.transaction() as connection:
-        rows = connection.execute("SELECT * FROM file_swaps").fetchall()
-        for swap in rows:
-            if owner_alive(swap["owner"]):
-                continue
-            partial = root / swap["partial"]
-            if partial.exists():
-                partial.unlink()  # never moved into place: the old file stands
-            else:
-                _insert(connection, swap["target"], json.loads(swap["row"]))
-            connection.execute(
-                "DELETE FROM file_swaps WHERE path = ? AND partial = ?",
-                (swap["path"], swap["partial"]),
-            )
-
-
-def _insert(connection: sqlite3.Connection, target: str, row: Sequence[Any]) -> None:
-    if target not in ("tables", "audiences"):
-        raise ValueError(f"no file is described by rows of {target!r}")
-    marks = ", ".join("?" for _ in row)
-    connection.execute(f"INSERT OR REPLACE INTO {target} VALUES ({marks})", row)
-
-
-def now_text() -> str:
-    """The time as SQLite's ``datetime('now')`` writes it (UTC)."""
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class TableCatalog:
@@ -208,9 +130,14 @@ class TableCatalog:
         for column, target in links.items():
             self._check_link(name, frame, key, column, target)
 
-        relative = Path("tables") / f"{name}.parquet"
-        row = (name, key, dumps(links), str(relative), frame.height, now_text())
-        replace_with_row(self.database, self.root, frame, relative, "tables", row)
+        replace_with_row(
+            self.database,
+            self.root,
+            frame,
+            Path("tables") / f"{name}.parquet",
+            "tables",
+            lambda path: (name, key, dumps(links), path, frame.height, now_text()),
+        )
         return self.info(name)
 
     def _check_link(

@@ -6,14 +6,15 @@ Scenarios:
 
 - ``test-run``: start a test execution of ``long-sale`` and wait for it.
 - ``signal``: signal the live ``saver`` campaign (it saves an audience) and wait.
-- ``publish``: publish ``asap-mail`` (no confirmation: it sends at once) and wait.
+- ``publish``: publish ``asap-mail`` (no confirmation: it sends at once), or the
+  campaign named, and wait until it finishes or waits.
 - ``import``: ``import FILE [NAME]`` imports a CSV or Parquet file of purchases as
   NAME (``purchases`` by default).
-- ``race``: ``race ACTION CAMPAIGN[:ACTIVITY]`` waits for a ``go`` file beside the
-  workspace, then performs the action and prints ``won`` or ``lost <error>``; a
-  won ``resume`` also waits for the execution to settle.
-- ``test-loop``: ``test-loop N`` runs N test executions of ``spring-sale`` in a row
-  and prints each one's state, error and transition counts as JSON.
+- ``race``: ``race ACTION@CAMPAIGN[:ACTIVITY] …`` performs each action once the
+  file ``go-N`` (N counts from 0) exists beside the workspace, and prints ``won N``
+  (once the execution it acted on settled) or ``lost N <error>``.
+- ``test-loop``: ``test-loop CAMPAIGN N`` runs N test executions in a row and
+  prints each one's id, state, error and transition counts as JSON.
 - ``import-loop``: ``import-loop N`` imports ``purchases`` N times, alternating the
   files ``purchases-a.parquet`` and ``purchases-b.parquet`` beside the workspace.
 
@@ -194,38 +195,51 @@ def settle(execution: ajo.Execution) -> None:
     print(f"settled {execution.state} {execution.error}", flush=True)
 
 
-def race(ws: ajo.Workspace, folder: Path, action: str, target: str) -> None:
-    campaign_id, _, activity = target.partition(":")
-    campaign = ws.campaign(campaign_id)
+def race(ws: ajo.Workspace, folder: Path, steps: list[str]) -> None:
+    """Perform each step (``ACTION@CAMPAIGN[:ACTIVITY]``) once the file ``go-N``
+    exists beside the workspace; print ``won N`` or ``lost N <error>``."""
     print("ready", flush=True)
-    go = folder.parent / "go"
-    while not go.exists():
-        time.sleep(0.001)
-    try:
-        if action == "resume":
-            execution = campaign.resume()
-        elif action == "confirm_send":
-            campaign.confirm_send(activity)
-        elif action == "stop_campaign":
-            campaign.stop_campaign()
-        else:
-            raise SystemExit(f"unknown action {action!r}")
-    except WorkbenchError as error:
-        print(f"lost {type(error).__name__}: {error}", flush=True)
-        return
-    print("won", flush=True)
-    if action == "resume":
-        settle(execution)
+    for number, step in enumerate(steps):
+        action, _, target = step.partition("@")
+        campaign_id, _, activity = target.partition(":")
+        campaign = ws.campaign(campaign_id)
+        go = folder.parent / f"go-{number}"
+        while not go.exists():
+            time.sleep(0.001)
+        try:
+            if action == "resume":
+                execution: ajo.Execution | None = campaign.resume()
+            elif action == "confirm_send":
+                campaign.confirm_send(activity)
+                execution = campaign.latest_execution("live")
+            elif action == "stop_campaign":
+                campaign.stop_campaign()
+                execution = None
+            else:
+                raise SystemExit(f"unknown action {action!r}")
+        except WorkbenchError as error:
+            print(f"lost {number} {type(error).__name__}: {error}", flush=True)
+            continue
+        if execution is not None:
+            execution.wait(120)
+        print(f"won {number}", flush=True)
 
 
-def test_loop(ws: ajo.Workspace, runs: int) -> None:
-    campaign = ws.campaign("spring-sale")
+def test_loop(ws: ajo.Workspace, campaign_id: str, runs: int) -> None:
+    campaign = ws.campaign(campaign_id)
     print("ready", flush=True)
     for _ in range(runs):
         execution = campaign.start().wait(120)
         counts = {t.id: execution.count(t.id) for t in campaign.definition.transitions}
-        outcome = {"state": execution.state, "error": execution.error, "counts": counts}
+        outcome = {
+            "id": execution.id,
+            "state": execution.state,
+            "error": execution.error,
+            "counts": counts,
+        }
         print(json.dumps(outcome), flush=True)
+        if execution.state == "paused":  # on an error: end it, the next one starts
+            campaign.stop()
 
 
 def import_loop(ws: ajo.Workspace, folder: Path, runs: int) -> None:
@@ -263,7 +277,7 @@ def main() -> None:
         begin()
         settle(campaign.signal({}))
     elif scenario == "publish":
-        campaign = ws.campaign("asap-mail")
+        campaign = ws.campaign(arguments[0] if arguments else "asap-mail")
         begin()
         live = campaign.publish()
         assert live is not None
@@ -274,9 +288,9 @@ def main() -> None:
         info = ws.import_table(name, Path(arguments[0]), key="purchase_id", links=LINKS)
         print(f"imported {info.rows}", flush=True)
     elif scenario == "race":
-        race(ws, folder, arguments[0], arguments[1])
+        race(ws, folder, arguments)
     elif scenario == "test-loop":
-        test_loop(ws, int(arguments[0]))
+        test_loop(ws, arguments[0], int(arguments[1]))
     elif scenario == "import-loop":
         import_loop(ws, folder, int(arguments[0]))
     else:

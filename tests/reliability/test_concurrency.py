@@ -1,0 +1,142 @@
+"""Two real processes on one workspace at once.
+
+Racing for one live campaign (Resume, Confirm send, Stop campaign), exactly one
+process wins each action and the other gets a LifecycleError saying why; nothing is
+sent twice. Test executions reading ``purchases`` while another process imports it
+again and again finish with the counts of one version or the other (never a mix),
+and every log line of every process is there.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from conftest import check_deliveries, launch, reopen
+from crash_driver import EXAMPLES, LINKS, mailing
+
+import ajo_workbench as ajo
+
+STEPS = ["resume@confirmed", "confirm_send@confirmed:mail", "stop_campaign@stoppable"]
+
+
+def test_two_processes_racing_for_a_live_campaign_never_both_win(
+    workspace: ajo.Workspace,
+) -> None:
+    folder = workspace.path
+    workspace.load_campaign(mailing("confirmed", "profile_id <= 400", confirm=True))
+    workspace.load_campaign(mailing("stoppable", "profile_id <= 300", confirm=True))
+    for campaign_id in ("confirmed", "stoppable"):
+        # The process ends while its live execution waits for Confirm send.
+        lines = launch(folder, "publish", campaign_id).finish()
+        assert lines[-1] == "settled waiting None"
+
+    racers = [launch(folder, "race", *STEPS) for _ in range(2)]
+    for racer in racers:
+        racer.expect("ready")
+    outcomes = []
+    for number in range(len(STEPS)):
+        (folder.parent / f"go-{number}").touch()
+        lines = [r.expect((f"won {number}", f"lost {number}")) for r in racers]
+        outcomes.append(lines)
+    for racer in racers:
+        racer.finish()
+
+    for number, lines in enumerate(outcomes):
+        won = [line for line in lines if line.startswith("won")]
+        lost = [line for line in lines if line.startswith("lost")]
+        assert len(won) == 1 and len(lost) == 1, (STEPS[number], lines)
+        assert "LifecycleError" in lost[0], lost[0]
+    # The process that took the execution over is the one that confirms it.
+    assert outcomes[0].index("won 0") == outcomes[1].index("won 1")
+    assert "runs in another process" in outcomes[1][1 - outcomes[1].index("won 1")]
+
+    ws = reopen(folder)
+    confirmed = ws.campaign("confirmed")
+    (live,) = confirmed.executions
+    assert live.state == "finished" and confirmed.status == "completed"
+    events = ws.feedback_events.filter(pl.col("execution_id") == live.id)
+    targeted = ws.table("profiles").filter(pl.col("profile_id") <= 400)
+    assert events.height == targeted.height == events["profile_id"].n_unique()
+    check_deliveries(ws)
+
+    stoppable = ws.campaign("stoppable")
+    assert stoppable.status == "stopped"
+    (stopped,) = stoppable.executions
+    assert stopped.state == "stopped"
+    assert ws.feedback_events.filter(pl.col("campaign_id") == "stoppable").height == 0
+    for campaign in (confirmed, stoppable):
+        recovered = campaign.logs.filter(pl.col("action") == "recover")
+        assert recovered.height == 1, recovered  # one process recorded it
+
+
+EXECUTIONS = 10
+IMPORTS = 14
+
+
+def test_executions_reading_a_table_that_another_process_imports(
+    large: Path,
+) -> None:
+    ws = ajo.Workspace(large, user="tester")
+    first = ws.table("purchases")
+    second = first.filter(pl.col("purchase_id") % 4 != 0).with_columns(
+        pl.col("amount") * 3
+    )
+    first.write_parquet(large.parent / "purchases-a.parquet")
+    second.write_parquet(large.parent / "purchases-b.parquet")
+    campaign = ws.load_campaign(EXAMPLES / "spring-sale.json")
+    campaign.duplicate("spring-copy")
+    expected = {}
+    for version, frame in (("b", second), ("a", first)):
+        ws.import_table("purchases", frame, key="purchase_id", links=LINKS)
+        run = campaign.start().wait(60)
+        expected[version] = {t.id: run.count(t.id) for t in run.definition.transitions}
+    assert expected["a"] != expected["b"]
+    lines_per_run = run.logs.height
+
+    drivers = {
+        "first": launch(
+            large, "test-loop", "spring-sale", str(EXECUTIONS), user="first"
+        ),
+        "second": launch(
+            large, "test-loop", "spring-copy", str(EXECUTIONS), user="second"
+        ),
+        "importer": launch(large, "import-loop", str(IMPORTS), user="importer"),
+    }
+    printed = {user: driver.finish(120) for user, driver in drivers.items()}
+
+    ws = reopen(large)
+    last = "ab"[(IMPORTS - 1) % 2]
+    assert ws.table("purchases").equals(first if last == "a" else second)
+    assert printed["importer"][1:] == [
+        f"imported {frame.height}" for frame in [first, second] * (IMPORTS // 2)
+    ]
+    outcomes = [
+        json.loads(line) for user in ("first", "second") for line in printed[user][1:]
+    ]
+    assert len(outcomes) == 2 * EXECUTIONS
+    for outcome in outcomes:
+        if outcome["state"] == "finished":
+            assert outcome["counts"] in (expected["a"], expected["b"]), outcome
+            logs = ws.journal.logs(execution_id=outcome["id"])
+            assert logs.height == lines_per_run, logs
+        else:
+            assert "purchases" in (outcome["error"] or ""), outcome
+    finished = [o for o in outcomes if o["state"] == "finished"]
+    assert len(finished) == len(outcomes)
+    # The imports went on while the executions ran: some read each version.
+    read = {
+        v for o in finished for v, counts in expected.items() if o["counts"] == counts
+    }
+    assert read == {"a", "b"}
+
+    # Every log line of each process is there.
+    logs = ws.logs
+    for user in ("first", "second"):
+        started = logs.filter((pl.col("user") == user) & (pl.col("action") == "start"))
+        assert started.height == EXECUTIONS
+    imported = logs.filter(
+        (pl.col("user") == "importer") & (pl.col("action") == "import")
+    )
+    assert imported.height == IMPORTS
