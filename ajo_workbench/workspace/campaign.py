@@ -160,17 +160,24 @@ class Campaign:
             "ran it ended; Resume carries on from its unfinished tasks"
         )
         journal = self.workspace.journal
-        journal.set_state(record["id"], "paused", message)
-        for activity_id, task in journal.task_rows(record["id"]).items():
-            if task["status"] in ("running", "attention"):
-                journal.update_task(record["id"], activity_id, status="not_run")
-        journal.log(
-            "warning",
-            message,
-            campaign_id=self.id,
-            execution_id=record["id"],
-            action="recover",
-        )
+        with journal.database.transaction() as connection:
+            # Unless another process recorded it (or took it over) meanwhile.
+            changed = connection.execute(
+                "UPDATE executions SET state = 'paused', error = ?, ended_at = NULL"
+                " WHERE id = ? AND state = ? AND owner IS ?",
+                (message, record["id"], record["state"], record["owner"]),
+            ).rowcount
+            if changed:
+                for activity_id, task in journal.task_rows(record["id"]).items():
+                    if task["status"] in ("running", "attention"):
+                        journal.update_task(record["id"], activity_id, status="not_run")
+                journal.log(
+                    "warning",
+                    message,
+                    campaign_id=self.id,
+                    execution_id=record["id"],
+                    action="recover",
+                )
         return journal.execution(record["id"]) or record
 
     def _take_over(self, action: str, record: dict[str, Any]) -> Execution:
@@ -920,18 +927,29 @@ class Campaign:
             return False
 
     def _act(self, action: str, **extra: Any) -> CampaignStatus:
-        lifecycle = Lifecycle(self.status)
+        before = self.status
+        lifecycle = Lifecycle(before)
         facts = self._facts(**extra)
         try:
             status = lifecycle.apply(action, facts)
         except LifecycleError as error:
             self._log("warning", f"{action} refused: {error.reason}", action=action)
             raise
-        if status.value != self.status:
-            self.workspace.database.execute(
-                "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?",
-                (status.value, self._now(), self.id),
-            )
+        if status.value != before:
+            # Only from the status the guards saw: of two processes acting at
+            # once, the second finds it changed and is refused.
+            with self.workspace.database.transaction() as connection:
+                changed = connection.execute(
+                    "UPDATE campaigns SET status = ?, updated_at = ?"
+                    " WHERE id = ? AND status = ?",
+                    (status.value, self._now(), self.id, before),
+                ).rowcount
+            if not changed:
+                self._refused(
+                    action,
+                    f"another process changed the campaign from {before} to "
+                    f"{self.status} first",
+                )
         if action in AUTOMATIC:
             self._log("info", f"{action}: {AUTOMATIC[action]}", action=action)
         else:
