@@ -71,6 +71,10 @@ class ExecutionState(StrEnum):
 
 FINAL = {ExecutionState.FINISHED, ExecutionState.STOPPED, ExecutionState.FAILED}
 
+STOP_LOOKUP = 0.2
+"""Seconds between looks for a stop that another process recorded (such as Stop
+campaign in a second notebook while this one sends)."""
+
 
 @dataclass(frozen=True)
 class Sending:
@@ -151,6 +155,8 @@ class Execution:
         self._ended: set[str] = set()
         self._due: dict[str, datetime] = {}
         self._stop = threading.Event()
+        self._stop_looked = 0.0
+        self._stopped_elsewhere = False
         self._pause = threading.Event()
         self.alerts: list[Alert] = []
         self._settled = threading.Event()
@@ -538,6 +544,9 @@ class Execution:
         with self._control:
             if self._state != ExecutionState.WAITING:
                 return
+            if self._stop_requested(at_once=True):
+                self._finish_stopped()
+                return
             self._launch()
         if threading.current_thread() is not self._worker:
             self._settled.wait()
@@ -602,7 +611,7 @@ class Execution:
     def _run_ready(self) -> bool:
         """Run activities while some are ready; False when the run must end here."""
         while True:
-            if self._stop.is_set():
+            if self._stop_requested():
                 self._finish_stopped()
                 return False
             if self._pause.is_set():
@@ -820,7 +829,7 @@ class Execution:
                 ledger=sending.ledger,
                 provider=provider,
                 clock=self._clock,
-                should_stop=self._stop.is_set,
+                should_stop=self._stop_requested,
                 key_column=key,
                 variables=self.variables,
             )
@@ -1039,12 +1048,29 @@ class Execution:
             return False
         return True
 
+    def _stop_requested(self, at_once: bool = False) -> bool:
+        """Whether to stop: asked in this process, or recorded in the database by
+        another one (looked up at most every :data:`STOP_LOOKUP` seconds)."""
+        if self._stop.is_set():
+            return True
+        now = time.monotonic()
+        if at_once or now - self._stop_looked >= STOP_LOOKUP:
+            self._stop_looked = now
+            record = self._journal.execution(self.id)
+            if record is not None and record["state"] == ExecutionState.STOPPED:
+                self._stopped_elsewhere = True
+                self._stop.set()
+        return self._stop.is_set()
+
     def _finish_stopped(self) -> None:
         if self._state in FINAL:
             return
         self._due.clear()
         self._abandon_rest()
-        self._log("info", "execution stopped", action="stop")
+        if self._stopped_elsewhere:
+            self._log("info", "stop recorded by another process: execution stopped")
+        else:
+            self._log("info", "execution stopped", action="stop")
         self._set_state(ExecutionState.STOPPED)
         self._settled.set()
 

@@ -2,14 +2,16 @@
 
 Racing for one live campaign (Resume, Confirm send, Stop campaign), exactly one
 process wins each action and the other gets a LifecycleError saying why; nothing is
-sent twice. Test executions reading ``purchases`` while another process imports it
-again and again finish with the counts of one version or the other (never a mix),
-and every log line of every process is there.
+sent twice. Stop campaign in one process stops the send that another one runs.
+Test executions reading ``purchases`` while another process imports it again and
+again finish with the counts of one version or the other (never a mix), and every
+log line of every process is there.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import polars as pl
@@ -69,6 +71,37 @@ def test_two_processes_racing_for_a_live_campaign_never_both_win(
     for campaign in (confirmed, stoppable):
         recovered = campaign.logs.filter(pl.col("action") == "recover")
         assert recovered.height == 1, recovered  # one process recorded it
+
+
+def test_stop_campaign_in_one_process_stops_the_send_of_another(
+    workspace: ajo.Workspace,
+) -> None:
+    folder = workspace.path
+    document = mailing("slow-mail", "profile_id <= 2000", confirm=False)
+    document["activities"][1]["rate_per_second"] = 200  # 10 s for everyone
+    workspace.load_campaign(document)
+    sender = launch(folder, "publish", "slow-mail")
+    sender.expect("ready")
+    emails = folder / "outbox" / "email"
+    deadline = time.monotonic() + 60
+    while not emails.is_dir() or len(list(emails.glob("*.json"))) < 100:
+        assert time.monotonic() < deadline and sender.process.poll() is None
+        time.sleep(0.01)
+
+    campaign = workspace.campaign("slow-mail")
+    campaign.stop_campaign()
+    at_stop = len(list(emails.glob("*.json")))
+    assert sender.finish(30)[-1] == "settled stopped None"
+    # The sender looks for a stop every 0.2 s: 40 more messages at 200 a second.
+    assert len(list(emails.glob("*.json"))) <= at_stop + 60
+
+    ws = reopen(folder)
+    (live,) = ws.campaign("slow-mail").executions
+    assert live.state == "stopped" and ws.campaign("slow-mail").status == "stopped"
+    assert set(live.tasks["status"].to_list()) == {"success", "abandoned"}
+    check_deliveries(ws)
+    noticed = live.logs.filter(pl.col("message").str.contains("another process"))
+    assert noticed.height == 1
 
 
 EXECUTIONS = 10
