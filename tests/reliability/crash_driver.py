@@ -1,6 +1,6 @@
 """One reliability scenario on a workspace, run in its own process to be killed.
 
-``python crash_driver.py FOLDER SCENARIO [ARGUMENT] [--hold EVENT:COUNT[:MATCH]]``
+``python crash_driver.py FOLDER SCENARIO [ARGUMENT …] [--hold EVENT:COUNT[:MATCH]]``
 
 Scenarios:
 
@@ -23,7 +23,8 @@ the test kills it after a delay of its choosing. With ``--hold commit:3`` it pri
 ``ready`` right after the third database commit of the action and then makes no
 further progress (every thread that would commit or move a file into place again
 blocks), so a kill lands exactly there; ``--hold replace:1:audiences/`` does the same
-after the first ``os.replace`` whose target contains ``audiences/``.
+after the first ``os.replace`` whose target contains ``audiences/``, and
+``--hold link:1`` after the first hard link (a live execution's snapshot).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ ASAP_MAIL = mailing("asap-mail", "profile_id <= 1200", confirm=False)
 
 _frozen = threading.Event()
 _lock = threading.Lock()
-_seen = {"commit": 0, "replace": 0}
+_seen = {"commit": 0, "replace": 0, "link": 0}
 
 
 def _block() -> None:
@@ -164,6 +165,7 @@ def hold(spec: str) -> Callable[[], None]:
     armed = threading.Event()
     original_transaction = Database.transaction
     original_replace = os.replace
+    original_link = os.link
 
     @contextmanager
     def transaction(self: Database) -> Iterator[Any]:
@@ -182,8 +184,16 @@ def hold(spec: str) -> Callable[[], None]:
         if event == "replace" and armed.is_set() and match in str(target):
             _reached("replace", wanted)
 
+    def link(source: Any, target: Any, **options: Any) -> None:
+        if _frozen.is_set():
+            _block()
+        original_link(source, target, **options)
+        if event == "link" and armed.is_set() and match in str(target):
+            _reached("link", wanted)
+
     Database.transaction = transaction  # type: ignore[method-assign]
     os.replace = replace
+    os.link = link
     return armed.set
 
 
