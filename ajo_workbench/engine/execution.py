@@ -30,6 +30,7 @@ from ajo_workbench.activities.base import (
 from ajo_workbench.activities.flow import wait_until
 from ajo_workbench.clock import Clock
 from ajo_workbench.delivery import Provider, SendLedger, render_message, send_population
+from ajo_workbench.engine import nulls
 from ajo_workbench.errors import DataError, ExecutionError, WorkbenchError
 from ajo_workbench.model.alerts import Alert
 from ajo_workbench.model.catalogue import CHANNEL_ADDRESS
@@ -365,7 +366,10 @@ class Execution:
             for name, dtype in frame.schema.items()
         ]
         dimension = self._dimensions[transition_id]
-        if not dimension.startswith(FILE_PREFIX):
+        index = self._null_index(dimension)
+        if index is not None:
+            summary += self._indexed_schema(index, dimension, frame)
+        elif not dimension.startswith(FILE_PREFIX):
             key = self._tables.info(dimension).key
             rows = self._tables.scan(dimension)
             names = [n for n in rows.collect_schema().names() if n not in frame.columns]
@@ -401,6 +405,46 @@ class Execution:
             },
             orient="row",
         )
+
+    def _null_index(self, dimension: str) -> nulls.NullIndex | None:
+        """The in-memory null marks of a test execution's dimension, if built."""
+        if self.mode != "test" or dimension.startswith(FILE_PREFIX):
+            return None
+        info = self._tables.info(dimension)
+        path = getattr(info, "path", None)
+        return nulls.ready(Path(path)) if path is not None else None
+
+    def _indexed_schema(
+        self, index: nulls.NullIndex, dimension: str, frame: pl.DataFrame
+    ) -> list[tuple[str, Any, int, pl.Series]]:
+        key = self._tables.info(dimension).key
+        _, counts, firsts = index.summary(frame[key])
+        rows = self._tables.scan(dimension)
+        schema = rows.collect_schema()
+        wanted = sorted({k for k in firsts.values() if k is not None})
+        found = rows.filter(pl.col(key).is_in(wanted)).collect() if wanted else None
+        summary = []
+        for name, count in counts.items():
+            if name in frame.columns:
+                continue
+            first = firsts[name]
+            sample = (
+                found.filter(pl.col(key) == first)[name]
+                if found is not None and first is not None
+                else pl.Series(name, [], schema[name])
+            )
+            summary.append((name, schema[name], count, sample))
+        return summary
+
+    def _index_nulls(self) -> None:
+        """Read the null marks of a large test dimension, for quick schemas."""
+        for dimension in set(self._dimensions.values()):
+            if dimension.startswith(FILE_PREFIX) or self._released.is_set():
+                continue
+            info = self._tables.info(dimension)
+            path = getattr(info, "path", None)
+            if path is not None and getattr(info, "rows", 0) >= nulls.LARGE:
+                nulls.build(Path(path), self._tables.scan(dimension), info.key)
 
     @property
     def tasks(self) -> pl.DataFrame:
@@ -564,7 +608,8 @@ class Execution:
             with self._control:  # unless a confirmation launched a new worker
                 if self._worker is threading.current_thread():
                     self._settled.set()
-        if self._deferred and not self._released.is_set():
+        ahead = self._deferred or self.mode == "test"
+        if ahead and not self._released.is_set():
             threading.Thread(
                 target=self._get_ahead, name=f"ajo-ahead-{self.id}", daemon=True
             ).start()
@@ -587,6 +632,11 @@ class Execution:
                 continue
             with self._lock:
                 self._values[name] = values
+        if self.mode == "test":
+            try:
+                self._index_nulls()
+            except Exception:
+                logger.debug("indexing nulls failed", exc_info=True)
 
     def release(self) -> None:
         """Drop the tables held in memory; kept Parquet files stay readable."""
