@@ -11,8 +11,8 @@ test execution (the live refresh the workbench runs after a task finishes, and a
 full refresh that also validates again); and the first page of Preview results and
 Preview schema of a transition carrying every profile of a large sample
 (``--preview-profiles``, cached under ``benchmarks/.cache`` like the engine
-benchmark). The widget libraries are imported before the clock starts. The browser side of the same
-canvas is timed by ``tests/browser/test_large_canvas.py``.
+benchmark). The widget libraries are imported before the clock starts. The browser
+side of the same canvas is timed by ``tests/browser/test_large_canvas.py``.
 """
 
 from __future__ import annotations
