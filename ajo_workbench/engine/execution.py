@@ -167,6 +167,7 @@ class Execution:
         self._listeners: list[Listener] = []
         self._consecutive_errors = 0
         self._replay: set[str] = set()
+        self._indexable: dict[str, tuple[Path, str] | None] = {}
         self.signal_variables: dict[str, Any] | None = (
             None if signal is None else dict(signal)
         )
@@ -436,15 +437,27 @@ class Execution:
             summary.append((name, schema[name], count, sample))
         return summary
 
+    def _note_indexable(self, dimension: str) -> None:
+        """Remember (while the run goes) a large test dimension to index after it."""
+        if self.mode != "test" or dimension.startswith(FILE_PREFIX):
+            return
+        if dimension in self._indexable:
+            return
+        info = self._tables.info(dimension)
+        path = getattr(info, "path", None)
+        large = path is not None and getattr(info, "rows", 0) >= nulls.LARGE
+        self._indexable[dimension] = (Path(str(path)), info.key) if large else None
+
     def _index_nulls(self) -> None:
-        """Read the null marks of a large test dimension, for quick schemas."""
-        for dimension in set(self._dimensions.values()):
-            if dimension.startswith(FILE_PREFIX) or self._released.is_set():
-                continue
-            info = self._tables.info(dimension)
-            path = getattr(info, "path", None)
-            if path is not None and getattr(info, "rows", 0) >= nulls.LARGE:
-                nulls.build(Path(path), self._tables.scan(dimension), info.key)
+        """Read the null marks of the large test dimensions, for quick schemas.
+
+        Only the files noted during the run are read: nothing here touches the
+        workspace's database after the execution ended.
+        """
+        for found in list(self._indexable.values()):
+            if found is not None and not self._released.is_set():
+                path, key = found
+                nulls.build(path, pl.scan_parquet(path), key)
 
     @property
     def tasks(self) -> pl.DataFrame:
@@ -608,7 +621,7 @@ class Execution:
             with self._control:  # unless a confirmation launched a new worker
                 if self._worker is threading.current_thread():
                     self._settled.set()
-        ahead = self._deferred or self.mode == "test"
+        ahead = self._deferred or any(self._indexable.values())
         if ahead and not self._released.is_set():
             threading.Thread(
                 target=self._get_ahead, name=f"ajo-ahead-{self.id}", daemon=True
@@ -632,11 +645,10 @@ class Execution:
                 continue
             with self._lock:
                 self._values[name] = values
-        if self.mode == "test":
-            try:
-                self._index_nulls()
-            except Exception:
-                logger.debug("indexing nulls failed", exc_info=True)
+        try:
+            self._index_nulls()
+        except Exception:
+            logger.debug("indexing nulls failed", exc_info=True)
 
     def release(self) -> None:
         """Drop the tables held in memory; kept Parquet files stay readable."""
@@ -1045,6 +1057,7 @@ class Execution:
             write_parquet_atomically(frame, self._folder / relative)
             path = str(relative)
             self._files[transition_id] = self._folder / relative
+        self._note_indexable(dimension)
         with self._lock:
             self._frames[transition_id] = frame
             self._counts[transition_id] = frame.height
