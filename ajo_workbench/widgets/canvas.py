@@ -74,7 +74,7 @@ class Canvas(widgets.VBox):
         on_edge = guard("click on a transition")(self.edge_clicked)
         self.graph.on("node", "click", on_node)
         self.graph.on("edge", "click", on_edge)
-        self.legend = widgets.HTML(legend_html())
+        self.legend = widgets.HTML(legend_html(dict(Counter(self.statuses.values()))))
         super().__init__([self.graph, self.legend])
 
     def _draw(self) -> None:
@@ -106,6 +106,25 @@ class Canvas(widgets.VBox):
         self.graph.graph.add_nodes(list(self.nodes.values()))
         self.graph.graph.add_edges(list(self.edges.values()), directed=True)
         self.graph.set_style(self.style())
+
+    def redraw(self, definition: CampaignDefinition) -> None:
+        """Draw another definition in place of the shown one (nothing run yet).
+
+        The selection is kept when its node or edge is still there.
+        """
+        self.definition = definition
+        self.graph.graph.clear()
+        self.nodes, self.edges, self.statuses, self.counts = {}, {}, {}, {}
+        if self.chosen is not None and not self.has(*self.chosen):
+            self.chosen = None
+        self._draw()
+        self.legend.value = legend_html(dict(Counter(self.statuses.values())))
+
+    def has(self, kind: str, element_id: str) -> bool:
+        """Whether an activity or a transition is drawn."""
+        if kind == "activity":
+            return any(a.id == element_id for a in self.definition.activities)
+        return any(t.id == element_id for t in self._drawn_transitions())
 
     def show(self, execution: Execution | None) -> int:
         """Show an execution's task states and counts; returns how many changed."""

@@ -133,3 +133,77 @@ class Follower:
     def _changed(self, execution: Execution) -> None:
         if execution is self.current:  # an older execution may still notify
             self.throttle.mark()
+
+
+class Watcher:
+    """Notices what other processes change in a campaign's records.
+
+    A thread asks the database every ``interval`` seconds whether any connection
+    committed since it last looked (SQLite's ``data_version``, a read of one
+    counter); only then does it read the campaign's fingerprint — its status and
+    definition stamp, its newest execution and state, its newest log line — and
+    calls ``on_change`` when that moved. Changes made by this process's executions
+    reach the workbench through their listeners already; they move the
+    fingerprint too, which costs one more refresh, batched by the throttle.
+    """
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        on_change: Callable[[], None],
+        interval: float = 1.0,
+    ) -> None:
+        self.campaign_id = campaign.id
+        self.database = campaign.workspace.database
+        self.on_change = on_change
+        self.interval = interval
+        self.seen = self.fingerprint()
+        self._version: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name=f"watch {campaign.id}", daemon=True
+        )
+        self._thread.start()
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """What a change by another process moves, read in one query."""
+        row = self.database.one(
+            "SELECT c.status, c.updated_at,"
+            " (SELECT e.id || ' ' || e.state FROM executions e"
+            "  WHERE e.campaign_id = c.id ORDER BY e.created_at DESC, e.rowid DESC"
+            "  LIMIT 1),"
+            " (SELECT max(l.id) FROM logs l WHERE l.campaign_id = c.id)"
+            " FROM campaigns c WHERE c.id = ?",
+            (self.campaign_id,),
+        )
+        return tuple(row) if row is not None else ()
+
+    def check(self) -> bool:
+        """Look once; returns whether ``on_change`` was called."""
+        row = self.database.one("PRAGMA data_version")
+        version = int(row[0]) if row is not None else None
+        if version is not None and version == self._version:
+            return False
+        self._version = version
+        found = self.fingerprint()
+        if found == self.seen:
+            return False
+        self.seen = found
+        self.on_change()
+        return True
+
+    def close(self) -> None:
+        """Stop watching (the thread ends within one interval)."""
+        self._stop.set()
+
+    def _watch(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                if not self.database.path.exists():
+                    break  # the workspace was removed
+                try:
+                    self.check()
+                except Exception:  # a missed look is retried at the next one
+                    logger.exception("watching campaign %s failed", self.campaign_id)
+        finally:
+            self.database.close()  # this thread's connection

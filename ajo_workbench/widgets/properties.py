@@ -151,6 +151,16 @@ class PropertiesPane(widgets.VBox):
             layout=widgets.Layout(min_width="320px", padding="0 0 0 8px"),
         )
 
+    def clear(self) -> None:
+        """Show nothing selected (the selected element left the canvas)."""
+        self.showing = None
+        self.preview = None
+        self._execution = None
+        self.title.value = "<i>Click an activity or a transition.</i>"
+        self.details.value = ""
+        for part in (self.preview_box, self.confirm_button, self.simulate_box):
+            part.layout.display = "none"
+
     # -- activities --------------------------------------------------------------
 
     def show_activity(

@@ -189,6 +189,11 @@ class Report(widgets.VBox):
             ]
         )
 
+    def redraw(self, definition: CampaignDefinition) -> None:
+        """Report on another definition; nothing is shown of it until :meth:`show`."""
+        self.definition = definition
+        self._seen = ("", None)  # the next show redraws, whatever it shows
+
     def show(self, tasks: pl.DataFrame, execution: Execution | None = None) -> None:
         """Show the tasks of an execution (an empty frame: nothing ran yet)."""
         frame = report_frame(self.definition, tasks)

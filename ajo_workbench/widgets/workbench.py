@@ -15,12 +15,13 @@ import polars as pl
 from ajo_workbench.engine import Execution
 from ajo_workbench.errors import WorkbenchError
 from ajo_workbench.model.alerts import Alert
+from ajo_workbench.model.definition import CampaignDefinition
 from ajo_workbench.widgets.actions import ACTION_LABELS, ActionBar
 from ajo_workbench.widgets.boundary import ErrorArea, guarded
 from ajo_workbench.widgets.canvas import Canvas
 from ajo_workbench.widgets.grids import FilteredGrid
 from ajo_workbench.widgets.header import Header
-from ajo_workbench.widgets.live import Follower, Throttle
+from ajo_workbench.widgets.live import Follower, Throttle, Watcher
 from ajo_workbench.widgets.properties import PAGE_SIZE, PropertiesPane
 from ajo_workbench.widgets.report import Report
 from ajo_workbench.workspace import Campaign
@@ -63,6 +64,10 @@ class Workbench(widgets.VBox):
         execution runs; changes in between are applied together.
     page_size
         Rows per page of a transition's *Preview results*.
+    watch_interval
+        How often, in seconds, to look for changes that another process (the
+        service, another notebook) made to the campaign, its executions and its
+        logs; None to look only on :meth:`refresh`.
 
     Examples
     --------
@@ -72,11 +77,13 @@ class Workbench(widgets.VBox):
 
     Notes
     -----
-    The canvas is drawn from the definition the campaign had when the workbench was
-    made; after changing the definition, make a new workbench. The Logs and Tasks
-    grids show at most the last 1000 rows that pass their filters. An execution
-    started from another process is shown as it was when the workbench read it;
-    live updates follow the executions of this process.
+    The canvas shows the campaign's definition, drawn again when it changes (found
+    on :meth:`refresh`, after an action, or by the watch); while an execution is
+    active it shows the definition that execution runs. A finished execution of an
+    earlier definition is no longer shown on the canvas. The Logs and Tasks grids
+    show at most the last 1000 rows that pass their filters. Executions of this
+    process are followed as each task changes; those of other processes are read
+    again when the watch sees them move, so they lag by up to ``watch_interval``.
     """
 
     def __init__(
@@ -85,6 +92,7 @@ class Workbench(widgets.VBox):
         *,
         refresh_interval: float = 0.2,
         page_size: int = PAGE_SIZE,
+        watch_interval: float | None = 1.0,
     ) -> None:
         self.campaign = campaign
         self.definition = campaign.definition
@@ -95,6 +103,7 @@ class Workbench(widgets.VBox):
         self._seen_state: str | None = None
         self._validated: list[Alert] | None = None
         self._available: dict[str, str | None] = {}
+        self._moved_elsewhere = False
 
         self.errors = ErrorArea()
         self.notice = widgets.HTML()
@@ -134,7 +143,10 @@ class Workbench(widgets.VBox):
         self.follower = Follower(campaign, self.throttle, self._switch)
         if self.execution is not None and self.execution.state in ACTIVE:
             self.follower.follow(self.execution)
+        self.watcher: Watcher | None = None
         self.refresh()
+        if watch_interval is not None:
+            self.watcher = Watcher(campaign, self._moved, watch_interval)
 
     def __repr__(self) -> str:
         return f"<Workbench {self.campaign.id!r}>"
@@ -200,10 +212,11 @@ class Workbench(widgets.VBox):
 
     def _refresh(self) -> None:
         with self._lock:
+            definition = self.campaign.definition
+            self._draw(definition)
             execution = self.execution
             self._seen_state = execution.state if execution else None
             if self._validated is None:
-                definition = self.campaign.definition
                 self._validated = self.campaign.workspace.validate(definition)
             validated = self._validated
             self._available = self.campaign.available_actions(validated)
@@ -217,10 +230,53 @@ class Workbench(widgets.VBox):
         follower = getattr(self, "follower", None)  # None if __init__ failed early
         if follower is not None:
             follower.close()
+        watcher = getattr(self, "watcher", None)
+        if watcher is not None:
+            watcher.close()
         super().close()
+
+    def _draw(self, current: CampaignDefinition) -> None:
+        """Draw the definition to show: the active execution's, else ``current``.
+
+        A finished execution of another definition is no longer shown.
+        """
+        execution = self.execution
+        active = execution is not None and execution.state in ACTIVE
+        if (
+            execution is not None
+            and not active
+            and not _same(execution.definition, current)
+        ):
+            self.execution = None
+            self.properties.preview = None
+            self.notice.value = escape(
+                f"The canvas changed after {execution.mode} execution "
+                f"{execution.id}; Start runs a test execution of it."
+            )
+        drawn = execution.definition if active and execution else current
+        if _same(drawn, self.definition):
+            return
+        if not _same(current, self.definition):
+            self._validated = None
+        self.definition = drawn
+        self.canvas.redraw(drawn)
+        self.report.redraw(drawn)
+        if self.selected is not None and not self.canvas.has(*self.selected):
+            self.clear_selection()
+            self.properties.clear()
+
+    def _moved(self) -> None:
+        """The watch saw the campaign move (in another process, or this one)."""
+        self._moved_elsewhere = True
+        self.throttle.mark()
 
     def _live_refresh(self) -> None:
         with self._lock:
+            if self._moved_elsewhere:
+                self._moved_elsewhere = False
+                self._read_latest()
+                self._refresh()
+                return
             state = self.execution.state if self.execution else None
             if state != self._seen_state:
                 # the definition did not change: its validation still holds
@@ -299,10 +355,24 @@ class Workbench(widgets.VBox):
     def _confirm(self) -> None:
         self.act("confirm_send")
 
+    def _read_latest(self) -> None:
+        """Show the campaign's newest execution as it is recorded now.
+
+        An execution of this process is the running object itself; one of another
+        process is read again from the database.
+        """
+        latest = self.campaign.latest_execution()
+        if latest is None or latest is self.execution:
+            return
+        if self.execution is None or latest.id != self.execution.id:
+            self.properties.preview = None
+        self.execution = latest
+
     def _switch(self, execution: Execution) -> None:
         with self._lock:
             self.execution = execution
             self.properties.preview = None
+            self.notice.value = ""  # what it said was about the execution before
 
     def _after(self, action: str, result: Any) -> None:
         label = ACTION_LABELS[action]
@@ -328,3 +398,7 @@ class Workbench(widgets.VBox):
 
     def _on_filter(self, callback: Any) -> Any:
         return guarded(self.errors, "filter")(callback)
+
+
+def _same(a: CampaignDefinition, b: CampaignDefinition) -> bool:
+    return a is b or a.to_json() == b.to_json()

@@ -295,21 +295,22 @@ class Workspace:
 
         Raises DefinitionError listing every problem; nothing changes then.
         """
-        if isinstance(source, CampaignDefinition):
-            definition = source
-        elif isinstance(source, str | Path):
-            definition = load_definition(source)
-        else:
-            # Anything else is a document; parse_definition names what it is.
-            definition = parse_definition(source)
+        definition = _definition_of(source)
         if self.has_campaign(definition.id):
             campaign = self.campaign(definition.id)
             campaign.update(definition)
             return campaign
         return self.create_campaign(definition)
 
-    def create_campaign(self, definition: CampaignDefinition) -> Campaign:
-        """Store a new Draft campaign."""
+    def create_campaign(
+        self, source: str | Path | dict[str, Any] | CampaignDefinition
+    ) -> Campaign:
+        """Store a new Draft campaign from a definition, a document or a file.
+
+        Raises DefinitionError listing every problem, or LifecycleError when a
+        campaign has the id already; nothing changes then.
+        """
+        definition = _definition_of(source)
         if self.has_campaign(definition.id):
             raise LifecycleError(
                 "create", "draft", f"a campaign {definition.id!r} exists already"
@@ -383,3 +384,15 @@ def _providers(config: dict[str, Any]) -> str:
         channel: entry.get("provider", "outbox") for channel, entry in config.items()
     }
     return ", ".join(f"{c} → {p}" for c, p in chosen.items()) or "the outbox for all"
+
+
+def _definition_of(
+    source: str | Path | dict[str, Any] | CampaignDefinition,
+) -> CampaignDefinition:
+    """A campaign definition from a definition, a file path or a document."""
+    if isinstance(source, CampaignDefinition):
+        return source
+    if isinstance(source, str | Path):
+        return load_definition(source)
+    # Anything else is a document; parse_definition names what it is.
+    return parse_definition(source)

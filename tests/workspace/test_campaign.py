@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -150,6 +152,21 @@ def test_load_campaign_replaces_a_drafts_definition(workspace: ajo.Workspace) ->
     campaign = workspace.load_campaign(document)
     assert campaign.name == "Renamed"
     assert [c.id for c in workspace.campaigns] == ["simple"]
+
+
+def test_create_campaign_takes_a_document_or_a_file_and_refuses_a_taken_id(
+    workspace: ajo.Workspace, tmp_path: Path
+) -> None:
+    campaign = workspace.create_campaign(simple())
+    assert campaign.status == "draft"
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps(simple("other")), encoding="utf-8")
+    assert workspace.create_campaign(path).id == "other"
+    with pytest.raises(ajo.LifecycleError, match="a campaign 'simple' exists already"):
+        workspace.create_campaign(simple())
+    with pytest.raises(ajo.DefinitionError):
+        workspace.create_campaign({"id": "broken", "activities": "none"})
+    assert sorted(c.id for c in workspace.campaigns) == ["other", "simple"]
 
 
 def test_feedback_events_have_the_specified_columns_and_tests_add_none(
