@@ -11,7 +11,8 @@ only workspace tables. polars SQL can also read files through table functions
   ``X'..'``), ``;``, comments, backslashes outside strings, unknown characters;
 - unbalanced parentheses, and any ``)`` that would close the WHERE's own ``(``;
 - calls of functions missing from :data:`ALLOWED_FUNCTIONS`, qualified or quoted
-  function names;
+  function names, and ``lpad``/``rpad`` lengths that are not a literal of at most
+  1,000 (a condition must not build huge strings for every row);
 - statement keywords (``INSERT``, ``DROP``, ``WITH``, ``INTO``, ``COPY``, ...);
 - wall-clock keywords (``CURRENT_DATE``, ``CURRENT_TIMESTAMP``, ...): a
   condition must give the same rows whenever it runs, so dates are literals;
@@ -37,6 +38,8 @@ from ajo_workbench.errors import ConditionError
 __all__ = ["ALLOWED_FUNCTIONS", "ConditionCheck", "check_condition", "filter_frame"]
 
 MAX_LENGTH = 10_000
+MAX_PADDING = 1_000
+_PADDING = frozenset({"lpad", "rpad"})
 POPULATION = "__population"
 _QUERY = "SELECT * FROM " + POPULATION + " WHERE ({text})"
 
@@ -589,7 +592,44 @@ class _Checker:
                 "refused function",
                 f"it is not an allowed function; allowed are {_functions_list()}",
             )
+        if token.low in _PADDING:
+            self._padding_length(index)
         return index + 1
+
+    def _padding_length(self, index: int) -> None:
+        """``lpad``/``rpad`` build a string as long as their second argument for
+        every row: it must be a literal of at most ``MAX_PADDING``."""
+        arguments = self._arguments(index + 1)
+        name = self.tokens[index].low
+        allowed = (
+            f"{name}'s length must be a whole number from 0 to {MAX_PADDING}, "
+            f"written as a literal, e.g. {name}(code, 5, '0')"
+        )
+        if len(arguments) < 2:
+            return  # polars names the missing argument
+        length = arguments[1]
+        if len(length) != 1 or length[0].kind != "number":
+            first = length[0] if length else None
+            raise self._fail(first, f"refused {name} length", allowed)
+        if not length[0].text.isdigit() or int(length[0].text) > MAX_PADDING:
+            raise self._fail(length[0], f"refused {name} length", allowed)
+
+    def _arguments(self, opening: int) -> list[list[_Token]]:
+        """The tokens of each argument of the call whose ``(`` is at ``opening``."""
+        arguments: list[list[_Token]] = [[]]
+        depth = 0
+        for token in self.tokens[opening + 1 :]:
+            if token.kind == "(":
+                depth += 1
+            elif token.kind == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif token.kind == "," and depth == 0:
+                arguments.append([])
+                continue
+            arguments[-1].append(token)
+        return arguments
 
     def _as(self, index: int) -> int:
         if self._top.kind == "call" and self._top.name in _CAST_CALLS:

@@ -237,6 +237,31 @@ def test_unlisted_calls_are_refused(text: str, match: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("lpad(country, 1000000000) = 'x'", r"refused lpad length '1000000000' at"),
+        ("rpad(country, 1001) = 'x'", r"refused rpad length '1001' at position 14"),
+        ("lpad(country, length(email)) = 'x'", r"refused lpad length 'length'"),
+        ("lpad(country, 2 * 500) = 'x'", r"refused lpad length '2'"),
+        ("lpad(country, 2.5) = 'x'", r"refused lpad length '2.5'"),
+        ("lpad(lpad(country, 3), 5000) = 'x'", r"refused lpad length '5000'"),
+    ],
+)
+def test_padding_lengths_are_small_literals(text: str, match: str) -> None:
+    with pytest.raises(ConditionError, match=match) as refused:
+        check_condition(text, where=WHERE)
+    assert "a whole number from 0 to 1000" in str(refused.value)
+
+
+def test_a_padded_condition_filters() -> None:
+    frame = filter_frame(
+        tables(), population(), "lpad(country, 4, '_') = '__FR'", where=WHERE
+    ).collect()
+    assert frame["country"].unique().to_list() == ["FR"]
+    assert check_condition("rpad(country, 1000) <> ''", where=WHERE)
+
+
+@pytest.mark.parametrize(
     "keyword",
     [
         "INSERT", "UPDATE", "DELETE", "DROP", "CREATE", "ALTER", "ATTACH",
