@@ -265,7 +265,9 @@ class Execution:
         joined = left_join(frame.lazy(), rows.select(key, *attributes), on=key)
         return joined.collect()
 
-    def simulate(self, activity_id: str, profiles: Sequence[Any]) -> pl.DataFrame:
+    def simulate(
+        self, activity_id: str, profiles: Sequence[Any] | None = None, *, first: int = 3
+    ) -> pl.DataFrame:
         """Render a channel activity's message for chosen profiles, as they'd see it.
 
         Parameters
@@ -273,7 +275,10 @@ class Execution:
         activity_id
             An e-mail, SMS or push activity of this execution.
         profiles
-            Keys of profiles in the population that reached the activity.
+            Keys of profiles in the population that reached the activity; None
+            (or empty) for the ``first`` profiles of that population.
+        first
+            How many profiles to take when ``profiles`` names none.
 
         Returns
         -------
@@ -307,6 +312,14 @@ class Execution:
         key = self._tables.info(dimension).key
         tables = [self._work_table(t.id) for t in inbound]
         key_type = tables[0].schema[key]
+        if not profiles:
+            found = pl.concat([table.select(key).head(first) for table in tables])
+            profiles = found[key].unique(maintain_order=True).head(first).to_list()
+            if not profiles:
+                raise DataError(
+                    f"no profile reached {activity_id!r} in execution {self.id}: "
+                    "there is no message to simulate"
+                )
         try:
             wanted = pl.Series(key, list(profiles)).cast(key_type)
         except (pl.exceptions.PolarsError, TypeError) as error:

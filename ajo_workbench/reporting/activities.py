@@ -54,7 +54,8 @@ def execution_report(
     -------
     polars.DataFrame
         ``activity_id``, ``type``, ``label``, ``status``, ``input`` (rows that
-        reached the activity, all inbound transitions together), ``output``
+        reached the activity, all inbound transitions together; null for an
+        activity without inbound transitions), ``output``
         (rows it produced, all ports together), ``outputs`` (a list of
         ``{port, count}``, one per port), ``excluded`` (channel activities
         only), ``duration_s``, ``started_at``, ``ended_at`` and ``error``. The
@@ -100,7 +101,8 @@ def activity_report(
         task = by_id.get(activity_id, {})
         outputs = _outputs(task.get("output_counts"), activity.ports)
         done = outputs is not None
-        reached = task.get("input_count") if done else None
+        fed = bool(definition.inbound(activity_id))  # a source has no input
+        reached = task.get("input_count") if done and fed else None
         total = sum(p["count"] for p in outputs) if outputs is not None else None
         lost = None
         if activity.spec.category == "channel" and done:

@@ -192,8 +192,8 @@ class Canvas(widgets.VBox):
         if execution is None:
             return None
         source = execution.task_status(transition.source)
-        if source in ("not_run", "running"):
-            return None
+        if source in ("not_run", "running", "attention"):
+            return None  # nothing has gone through it yet
         return execution.count(transition.id)
 
     def node_clicked(self, event: dict[str, Any]) -> None:

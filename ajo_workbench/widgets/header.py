@@ -77,10 +77,20 @@ class Header(widgets.VBox):
         schedule: Mapping[str, Any],
         alerts: list[Alert],
         upcoming: Sequence[datetime] = (),
+        awaiting: Sequence[str] = (),
     ) -> None:
-        """Show the campaign's current facts; ``upcoming`` are its next runs."""
+        """Show the campaign's current facts; ``upcoming`` are its next runs and
+        ``awaiting`` the channel activities that wait for Confirm send."""
         state = execution_state or "no execution yet"
         coming = ", ".join(t.strftime("%Y-%m-%d %H:%M %z") for t in upcoming)
+        waiting = ""
+        if awaiting:
+            waiting = (
+                '<div class="ajo-awaiting" style="color:#e65100">'
+                f"waiting for Confirm send: {escape(', '.join(awaiting))} — click "
+                "one on the canvas, check it (Simulate content), then Confirm send"
+                "</div>"
+            )
         self.title.value = (
             f'<b style="font-size:15px">{escape(name)}</b>'
             + badge(status, STATUS_COLOURS.get(status, "#607d8b"))
@@ -94,6 +104,7 @@ class Header(widgets.VBox):
                 if coming
                 else ""
             )
+            + waiting
         )
         if alerts != self.alerts:
             self.alerts = list(alerts)

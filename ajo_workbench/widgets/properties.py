@@ -113,8 +113,8 @@ class PropertiesPane(widgets.VBox):
         )
         self._on_confirm = on_confirm
         self.simulate_input = widgets.Text(
-            placeholder="profile keys, e.g. 12, 40",
-            layout=widgets.Layout(width="180px"),
+            placeholder="profile keys (empty: the first 3)",
+            layout=widgets.Layout(width="240px"),
         )
         self.simulate_button = widgets.Button(
             description="Simulate content",
@@ -284,14 +284,13 @@ class PropertiesPane(widgets.VBox):
         self._on_confirm()
 
     def simulate(self, keys: str) -> pl.DataFrame:
-        """Render the shown channel activity's message for comma-separated keys."""
+        """Render the shown channel activity's message for comma-separated keys
+        (none: the first three profiles of its population)."""
         if self.showing is None or self.showing[0] != "activity":
             raise ValueError("select a channel activity first")
         if self._execution is None:
             raise ValueError("no execution yet: Start a test execution first")
         chosen = [part.strip() for part in keys.split(",") if part.strip()]
-        if not chosen:
-            raise ValueError("type the keys of one or more profiles")
         activity_id = self.showing[1]
         messages = self._execution.simulate(activity_id, chosen)
         html = self._execution.definition.activity(activity_id).type == "email"

@@ -293,6 +293,7 @@ class Workbench(widgets.VBox):
             self.definition.schedule,
             alerts,
             upcoming=self._upcoming(),
+            awaiting=self.execution.awaiting if self.execution else (),
         )
 
     def _upcoming(self) -> list[datetime]:
@@ -361,10 +362,16 @@ class Workbench(widgets.VBox):
         An execution of this process is the running object itself; one of another
         process is read again from the database.
         """
-        latest = self.campaign.latest_execution()
-        if latest is None or latest is self.execution:
+        current = self.execution
+        followed = current is not None and current is self.follower.current
+        if followed and current is not None and current.state in ACTIVE:
+            # This process runs it and its listeners keep the workbench up to
+            # date; its record may not even be in the database yet.
             return
-        if self.execution is None or latest.id != self.execution.id:
+        latest = self.campaign.latest_execution()
+        if latest is None or latest is current:
+            return
+        if current is None or latest.id != current.id:
             self.properties.preview = None
         self.execution = latest
 

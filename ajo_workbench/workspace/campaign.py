@@ -769,10 +769,11 @@ class Campaign:
     def simulate_content(
         self,
         activity_id: str,
-        profiles: list[Any],
+        profiles: list[Any] | None = None,
         execution: Execution | None = None,
     ) -> pl.DataFrame:
-        """Render a channel activity's message for chosen profiles of its population.
+        """Render a channel activity's message for chosen profiles of its population
+        (by default, its first three).
 
         ``execution`` defaults to the latest one (the live one once published, else
         the latest test). See :meth:`Execution.simulate`; nothing is sent.

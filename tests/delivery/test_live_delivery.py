@@ -190,6 +190,10 @@ def test_the_workbench_buttons_publish_confirm_and_complete_through_smtp(
         assert live is not None and live.mode == "live"
         live.wait(60)
         assert live.awaiting == ("mail",) and smtp_server.received == []
+        bench.throttle.flush()
+        assert "waiting for Confirm send: mail — click" in bench.header.title.value
+        assert bench.canvas.look("t2")["label"] == ""  # nothing went through yet
+        assert bench.canvas.look("t1")["label"] == f"{live.count('t1'):,}"
         bench.select("activity", "mail")
         bench.properties.confirm_button.click()  # the properties pane's button
         assert bench.errors.last is None
@@ -197,6 +201,8 @@ def test_the_workbench_buttons_publish_confirm_and_complete_through_smtp(
         bench.throttle.flush()
         assert bench.campaign.status == "completed"
         assert ">completed<" in bench.header.title.value
+        assert "waiting for Confirm send" not in bench.header.title.value
+        assert bench.canvas.look("t2")["label"] == f"{live.count('t2'):,}"
     finally:
         bench.close()
     events = workspace.feedback_events.filter(pl.col("execution_id") == live.id)

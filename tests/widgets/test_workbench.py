@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -385,6 +386,15 @@ def test_simulate_content_shows_the_message_for_chosen_profiles(
     assert ran.errors.last is not None and "did not reach 'mail_big'" in (
         ran.errors.last
     )
+    pane.simulate_input.value = ""  # no keys: the first three of the population
+    pane.simulate_button.click()
+    assert pane.simulation.value.count('class="ajo-simulation"') == 3
+    first = run.simulate("mail_big")
+    assert (
+        first["profile_id"].to_list() == run.frame("t4")["profile_id"].head(3).to_list()
+    )
+    for address in first["address"].to_list():
+        assert f"<td>{escape(address or '(no address)')}</td>" in pane.simulation.value
     ran.select("transition", "t4")
     assert pane.simulate_box.layout.display == "none"
 

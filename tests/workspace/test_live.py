@@ -263,7 +263,26 @@ def test_simulate_content_renders_for_chosen_profiles_of_the_population(
         run.simulate("mail", [chosen[0], outsider])
     with pytest.raises(ajo.DataError, match="not a channel"):
         run.simulate("fr", chosen)
+
+    # no keys: the first profiles of the population, in its order
+    population = run.frame("t1")["profile_id"]
+    assert campaign.simulate_content("mail")["profile_id"].to_list() == (
+        population.head(3).to_list()
+    )
+    assert run.simulate("mail", [], first=5)["profile_id"].to_list() == (
+        population.head(5).to_list()
+    )
     assert not (workspace.path / "outbox").exists()  # nothing was sent
+
+
+def test_simulate_content_says_when_nobody_reached_the_activity(
+    workspace: ajo.Workspace, chain: Any
+) -> None:
+    nobody = {**FR, "where": "country = 'nowhere'"}
+    run = workspace.load_campaign(chain(nobody, MAIL, END)).start().wait(60)
+    assert run.count("t1") == 0
+    with pytest.raises(ajo.DataError, match="no profile reached 'mail'"):
+        run.simulate("mail")
 
 
 def versions(ws: ajo.Workspace, campaign_id: str) -> int:
