@@ -11,6 +11,7 @@ however many of the 200 activities changed, instead of one or two per element.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ import ipywidgets as widgets
 from ajo_workbench.engine import Execution, TaskStatus
 from ajo_workbench.model.definition import CampaignDefinition, Transition
 from ajo_workbench.widgets.boundary import Guard, unguarded
-from ajo_workbench.widgets.layout import positions
+from ajo_workbench.widgets.layout import drawing_height, positions
 from ajo_workbench.widgets.palette import (
     SELECTED,
     TASK_BADGES,
@@ -47,8 +48,11 @@ class Canvas(widgets.VBox):
 
     Notes
     -----
-    The drawing keeps cytoscape's default height of 400 px: its first fit is made
-    for that height, and changing it before the widget is shown clips the graph.
+    A tall drawing gets a taller canvas (:func:`drawing_height`, 400 to 800 px).
+    cytoscape makes its first fit before the canvas has its height on the page,
+    so the canvas asks for the layout again once the browser reports it shown
+    (the ``_view_count`` of the graph widget), and once more a second later in
+    case the drawing was not ready for the first request.
     """
 
     def __init__(
@@ -64,6 +68,8 @@ class Canvas(widgets.VBox):
         self.graph.set_style(stylesheet())
         self.graph.set_layout(name="preset", fit=True, padding=30, animate=False)
         self.graph.auto_unselectify = False
+        self.graph._view_count = 0  # the browser counts the views it shows
+        self.graph.observe(self._shown, "_view_count")
         self.nodes: dict[str, ipycytoscape.Node] = {}
         self.edges: dict[str, ipycytoscape.Edge] = {}
         self.statuses: dict[str, str] = {}
@@ -77,8 +83,18 @@ class Canvas(widgets.VBox):
         self.legend = widgets.HTML(legend_html(dict(Counter(self.statuses.values()))))
         super().__init__([self.graph, self.legend])
 
+    def _shown(self, change: dict[str, Any]) -> None:
+        """A view was shown: fit the drawing to the canvas's real height."""
+        if (change["new"] or 0) <= (change["old"] or 0):
+            return
+        self.graph.relayout()
+        again = threading.Timer(1.0, self.graph.relayout)
+        again.daemon = True
+        again.start()
+
     def _draw(self) -> None:
         placed = positions(self.definition)
+        self.graph.layout.height = f"{drawing_height(placed)}px"
         for activity in self.definition.activities:
             node = ipycytoscape.Node(
                 data={

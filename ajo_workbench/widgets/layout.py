@@ -76,3 +76,26 @@ def positions(definition: CampaignDefinition) -> dict[str, dict[str, float]]:
             y = (i - (len(layer) - 1) / 2) * ROW_GAP
             placed[activity_id] = {"x": column * LAYER_GAP, "y": y}
     return placed
+
+
+MIN_HEIGHT = 400
+MAX_HEIGHT = 800
+_WIDTH_GUESS = 560.0  # the canvas's usual width in px, beside the properties pane
+_PADDING = 60.0
+
+
+def drawing_height(placed: dict[str, dict[str, float]]) -> int:
+    """The canvas height in px that lets a tall drawing be fitted larger.
+
+    A drawing is fitted to the canvas's width and height, whichever binds: a wide
+    one gains nothing from more height, a tall one (many rows in a layer) does, up
+    to :data:`MAX_HEIGHT`. Short drawings keep cytoscape's usual 400 px.
+    """
+    if not placed:
+        return MIN_HEIGHT
+    xs = [p["x"] for p in placed.values()]
+    ys = [p["y"] for p in placed.values()]
+    wide = max(xs) - min(xs) + LAYER_GAP
+    tall = max(ys) - min(ys) + ROW_GAP
+    wanted = _PADDING + tall * min(1.0, _WIDTH_GUESS / wide)
+    return int(min(MAX_HEIGHT, max(MIN_HEIGHT, wanted)))

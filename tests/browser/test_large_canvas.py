@@ -62,16 +62,45 @@ ONE_REFRESH = """async ([code, colour, labelled]) => {
 }"""
 
 
-def large_notebook(site: Path) -> str:
+def large_notebook(site: Path, activities: int = ACTIVITIES) -> str:
     document = nbformat.v4.new_notebook()
-    document.cells = [nbformat.v4.new_code_cell(SETUP)]
+    setup = SETUP.replace(f"canvas({ACTIVITIES})", f"canvas({activities})")
+    document.cells = [nbformat.v4.new_code_cell(setup)]
     document.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
         "name": "python3",
     }
-    nbformat.write(document, site / "notebooks" / "large.ipynb")
-    return "notebooks/large.ipynb"
+    name = f"large-{activities}.ipynb"
+    nbformat.write(document, site / "notebooks" / name)
+    return f"notebooks/{name}"
+
+
+# How much of the canvas the drawing fills, along the side that binds its fit.
+FILLED = """() => {
+  const el = document.querySelector('.ajo-canvas');
+  const cy = el._cyreg.cy;
+  const box = cy.elements().renderedBoundingBox();
+  return {height: cy.height(), filled: Math.max(
+    box.h / (cy.height() - 60), box.w / (cy.width() - 60))};
+}"""
+
+
+def test_a_tall_canvas_is_drawn_taller_and_fitted_to_it(
+    lab: Server, site: Path, page: Any
+) -> None:
+    notebook = large_notebook(site, 20)  # ten branches side by side: tall
+    page.goto(f"{lab.url}/lab/tree/{notebook}?token={lab.token}")
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
+    page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+    wait_drawn(page, 20, 28)
+    page.wait_for_function(f"() => ({FILLED})().filled > 0.95", timeout=10_000)
+    fitted = page.evaluate(FILLED)
+    assert fitted["height"] == 800  # not cytoscape's 400 px
+    assert fitted["filled"] < 1.05  # the whole drawing is inside
+    page.screenshot(path=str(ARTIFACTS / "lab-tall-canvas.png"), full_page=True)
 
 
 def test_a_200_activity_canvas_stays_responsive(
