@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import ajo_workbench as ajo
+
+# With CI set, the fuzz tests draw the same cases on every run, so a run fails
+# only for what changed; without it, each run draws new cases.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 SAMPLE_PROFILES = 20_000

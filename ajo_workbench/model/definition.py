@@ -372,12 +372,17 @@ class _Reader:
             transitions=tuple(transitions),
         )
 
-    def _keys(self, document: Mapping[str, Any], path: str, allowed: Any) -> None:
+    def _keys(
+        self, document: Mapping[str, Any], path: str, allowed: Any, of: str = ""
+    ) -> None:
+        """Refuse keys missing from ``allowed``; ``of`` names what they belong to
+        (such as "a sms activity"), when its kind decides them."""
         for key in document:
             if key not in allowed:
                 where = f"{path}.{key}" if path else str(key)
                 names = ", ".join(allowed) or "none"
-                self.fail(where, f"unknown key {key!r} (allowed: {names})", key)
+                owner = f" for {of}" if of else ""
+                self.fail(where, f"unknown key {key!r}{owner} (allowed: {names})", key)
 
     def _slug(self, value: Any, path: str) -> str | None:
         if not isinstance(value, str) or not SLUG.match(value):
@@ -477,7 +482,10 @@ class _Reader:
             )
             return None
         spec = ACTIVITY_TYPES[kind]
-        self._keys(item, path, [*COMMON_KEYS, *spec.settings])
+        article = "an" if kind[0] in "aeiou" else "a"
+        self._keys(
+            item, path, [*COMMON_KEYS, *spec.settings], f"{article} {kind} activity"
+        )
         label = self._text(item.get("label", ""), f"{path}.label")
         disabled = self._setting(
             item.get("disabled", False), f"{path}.disabled", Setting("bool")
