@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from filelock import FileLock
 
 from ajo_workbench.clock import Clock
 from ajo_workbench.delivery import SendLedger, check_delivery_config
@@ -200,11 +201,12 @@ class Workspace:
 
         Notes
         -----
-        The table file is rewritten whole; records are created one call at a time
-        in this process, and two processes creating records of one table at once
-        are not protected from each other.
+        The table file is rewritten whole, so records of one table are created one
+        call at a time: across threads, and across processes through a lock file
+        next to the database (``.records-<table>.lock``).
         """
-        with self._records_lock:
+        across_processes = FileLock(self.path / f".records-{name}.lock")
+        with self._records_lock, across_processes:
             info = self.tables.info(name)
             current = self.tables.scan(name).collect()
             schema = current.schema

@@ -11,6 +11,8 @@ log line of every process is there.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -173,3 +175,60 @@ def test_executions_reading_a_table_that_another_process_imports(
         (pl.col("user") == "importer") & (pl.col("action") == "import")
     )
     assert imported.height == IMPORTS
+
+
+CREATOR = """\
+import sys, time
+from pathlib import Path
+
+import polars as pl
+
+import ajo_workbench as ajo
+
+folder, name = Path(sys.argv[1]), sys.argv[2]
+ws = ajo.Workspace(folder)
+go = folder.parent / "go-create"
+while not go.exists():
+    time.sleep(0.01)
+for call in range(15):
+    rows = pl.DataFrame({"email": [f"{name}-{call}-{i}@example.org" for i in range(4)]})
+    ws.create_records("profiles", rows)
+print("done", flush=True)
+"""
+
+
+def test_two_processes_creating_profiles_at_once_lose_none(
+    workspace: ajo.Workspace,
+) -> None:
+    folder = workspace.path
+    before = workspace.table("profiles")
+    script = folder.parent / "creator.py"
+    script.write_text(CREATOR)
+    creators = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(folder), name],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("left", "right")
+    ]
+    time.sleep(1.0)  # both have opened the workspace and wait for the start
+    (folder.parent / "go-create").touch()
+    for creator in creators:
+        out, _ = creator.communicate(timeout=120)
+        assert creator.returncode == 0 and out.strip() == "done"
+
+    after = reopen(folder).table("profiles")
+    created = after.filter(~pl.col("profile_id").is_in(before["profile_id"].implode()))
+    assert created.height == 2 * 15 * 4  # every call of both processes kept
+    assert created["profile_id"].is_unique().all()
+    assert sorted(created["profile_id"]) == list(
+        range(before["profile_id"].max() + 1, before["profile_id"].max() + 121)
+    )
+    emails = set(created["email"])
+    assert all(
+        f"{n}-{c}-{i}@example.org" in emails
+        for n in ("left", "right")
+        for c in range(15)
+        for i in range(4)
+    )
