@@ -64,8 +64,11 @@ def validate(
     alerts += _schedule(definition, now)
     alerts += _audiences(definition, audiences or {})
     alerts += _end_signals(definition, campaigns)
-    if tables is not None and not any(a.level == "error" for a in alerts):
-        alerts += _data(definition, tables, state, folder)
+    if tables is not None:
+        # Activities with an error of their own are left out of the data checks
+        # (their settings can't be planned); the others are checked in this round.
+        broken = {a.activity_id for a in alerts if a.level == "error" and a.activity_id}
+        alerts += _data(definition, tables, state, folder, broken)
     return sorted(alerts, key=lambda alert: alert.level != "error")
 
 
@@ -572,10 +575,13 @@ def _data(
     tables: Tables,
     state: State | None,
     folder: Path | None,
+    broken: set[str],
 ) -> list[Alert]:
     alerts: list[Alert] = []
     dimensions = {definition.dimension} | {
-        a.get("dimension") for a in definition.activities if a.get("dimension")
+        a.get("dimension")
+        for a in definition.activities
+        if a.get("dimension") and a.id not in broken
     }
     for dimension in sorted(dimensions):
         try:
@@ -591,12 +597,14 @@ def _data(
             )
     if alerts:
         return alerts
-    alerts += dry_run(definition, tables, state, folder)
-    alerts += _placeholder_columns(definition, tables)
+    alerts += dry_run(definition, tables, state, folder, skip=broken)
+    alerts += _placeholder_columns(definition, tables, broken)
     return alerts
 
 
-def _placeholder_columns(definition: CampaignDefinition, tables: Tables) -> list[Alert]:
+def _placeholder_columns(
+    definition: CampaignDefinition, tables: Tables, broken: set[str]
+) -> list[Alert]:
     added = {
         attribute.get("name")
         for activity in definition.activities
@@ -608,7 +616,7 @@ def _placeholder_columns(definition: CampaignDefinition, tables: Tables) -> list
         known |= {p.get("name") for p in definition.schedule.get("parameters") or []}
     alerts: list[Alert] = []
     for activity in definition.activities:
-        if activity.spec.category != "channel":
+        if activity.spec.category != "channel" or activity.id in broken:
             continue
         for name in CHANNEL_CONTENT[activity.type]:
             value = activity.get(name)

@@ -49,8 +49,13 @@ def dry_run(
     tables: Tables,
     state: State | None = None,
     folder: Path | None = None,
+    skip: set[str] | frozenset[str] = frozenset(),
 ) -> list[Alert]:
-    """Alerts for the data problems each activity meets on empty tables."""
+    """Alerts for the data problems each activity meets on empty tables.
+
+    Activities in ``skip`` (those with errors of their own) are not planned, nor
+    is anything that only they feed.
+    """
     try:
         order = topological_order(definition)
     except WorkbenchError:
@@ -65,7 +70,9 @@ def dry_run(
         activity = definition.activity(activity_id)
         runner = RUNNERS.get(activity.type)
         inbound = definition.inbound(activity_id)
-        if runner is None or any(t.id not in frames for t in inbound):
+        if activity_id in skip or runner is None:
+            continue
+        if any(t.id not in frames for t in inbound):
             continue
         dimension = (
             dimensions[inbound[0].id]

@@ -168,6 +168,40 @@ def test_data_problems_against_the_workspace(workspace: ajo.Workspace) -> None:
     assert "read_csv" in by_activity["c"].message
 
 
+def test_structure_and_data_problems_come_in_one_round(
+    workspace: ajo.Workspace,
+) -> None:
+    mail = {"type": "email", "body": "<p>{{ first_name }}</p>"}
+    definition = parse_definition(
+        {
+            "id": "c",
+            "activities": [
+                audience("a", "countri = 'FR'"),  # a data problem
+                audience("b"),
+                {**mail, "id": "m", "subject": "Hi {{ first_nam }}"},  # data
+                {**mail, "id": "m2", "subject": "Hi {{ first_name"},  # its own error
+                {"id": "end", "type": "end"},
+            ],
+            "transitions": [
+                {"id": "t1", "from": "a", "to": "end"},
+                {"id": "t2", "from": "b", "to": "m"},
+                {"id": "t3", "from": "b", "to": "m2"},
+                {"id": "t4", "from": "b", "to": "nowhere"},  # a structural error
+                {"id": "t5", "from": "b", "port": "other", "to": "end"},
+                {"id": "t6", "from": "m", "to": "end"},
+                {"id": "t7", "from": "m2", "to": "end"},
+            ],
+        }
+    )
+    found = codes(workspace.validate(definition))
+    assert ("DANGLING_TRANSITION", "error", "t4") in found
+    assert ("UNKNOWN_PORT", "error", "t5") in found
+    assert ("UNKNOWN_COLUMN", "error", "a") in found  # checked in the same round
+    assert ("UNKNOWN_PLACEHOLDER", "error", "m") in found
+    # the broken template's own error, and no second one from checking its data
+    assert [code for code, _, where in found if where == "m2"] == ["BAD_TEMPLATE"]
+
+
 def test_link_and_clash_problems(workspace: ajo.Workspace) -> None:
     definition = parse_definition(
         {
