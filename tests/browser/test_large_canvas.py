@@ -6,16 +6,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .conftest import ARTIFACTS, Server
 from .test_workbench_in_browser import (
-    ALL_CELLS_RAN,
     GREEN,
-    KERNEL_IDLE,
     canvas,
     click_element,
+    code_notebook,
     no_broken_widgets,
+    run_notebook,
     wait_drawn,
     wait_text,
 )
@@ -63,17 +61,8 @@ ONE_REFRESH = """async ([code, colour, labelled]) => {
 
 
 def large_notebook(site: Path, activities: int = ACTIVITIES) -> str:
-    document = nbformat.v4.new_notebook()
     setup = SETUP.replace(f"canvas({ACTIVITIES})", f"canvas({activities})")
-    document.cells = [nbformat.v4.new_code_cell(setup)]
-    document.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "name": "python3",
-    }
-    name = f"large-{activities}.ipynb"
-    nbformat.write(document, site / "notebooks" / name)
-    return f"notebooks/{name}"
+    return code_notebook(site, f"large-{activities}.ipynb", setup)
 
 
 # How much of the canvas the drawing fills, along the side that binds its fit.
@@ -90,11 +79,7 @@ def test_a_tall_canvas_is_drawn_taller_and_fitted_to_it(
     lab: Server, site: Path, page: Any
 ) -> None:
     notebook = large_notebook(site, 20)  # ten branches side by side: tall
-    page.goto(f"{lab.url}/lab/tree/{notebook}?token={lab.token}")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
-    page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+    run_notebook(page, lab, notebook)
     wait_drawn(page, 20, 28)
     page.wait_for_function(f"() => ({FILLED})().filled > 0.95", timeout=10_000)
     fitted = page.evaluate(FILLED)
@@ -107,11 +92,7 @@ def test_a_200_activity_canvas_stays_responsive(
     lab: Server, site: Path, page: Any
 ) -> None:
     notebook = large_notebook(site)
-    page.goto(f"{lab.url}/lab/tree/{notebook}?token={lab.token}")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
-    page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+    run_notebook(page, lab, notebook)
     # t0, one transition into each enrichment, and ten into the end
     wait_drawn(page, ACTIVITIES, 208)
     drawn = canvas(page)

@@ -7,15 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .conftest import ARTIFACTS, Server
 from .test_workbench_in_browser import (
-    ALL_CELLS_RAN,
     GREEN,
-    KERNEL_IDLE,
     canvas,
+    code_notebook,
     no_broken_widgets,
+    run_notebook,
     wait_drawn,
     wait_text,
 )
@@ -60,18 +58,6 @@ INSIDE = """() => {
 }"""
 
 
-def watched_notebook(site: Path) -> str:
-    document = nbformat.v4.new_notebook()
-    document.cells = [nbformat.v4.new_code_cell(SETUP)]
-    document.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "name": "python3",
-    }
-    nbformat.write(document, site / "notebooks" / "watched.ipynb")
-    return "notebooks/watched.ipynb"
-
-
 def run_in_kernel(page: Any, code: str) -> None:
     page.evaluate(
         "(code) => window.jupyterapp.shell.currentWidget.sessionContext.session"
@@ -83,12 +69,7 @@ def run_in_kernel(page: Any, code: str) -> None:
 def test_the_workbench_follows_another_process_and_a_changed_canvas(
     lab: Server, site: Path, page: Any
 ) -> None:
-    notebook = watched_notebook(site)
-    page.goto(f"{lab.url}/lab/tree/{notebook}?token={lab.token}")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
-    page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+    run_notebook(page, lab, code_notebook(site, "watched.ipynb", SETUP))
     wait_drawn(page, 8, 9)
     wait_text(page, ".ajo-legend", "not_run: 8")
 

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import nbformat
+
 import ajo_workbench as ajo
 
 from .conftest import ARTIFACTS, Server
@@ -64,6 +66,28 @@ INKED_PIXELS = """(selector) => {
   }
   return inked;
 }"""
+
+
+def run_notebook(page: Any, lab: Server, notebook: str) -> None:
+    """Open a notebook in JupyterLab, run all its cells and wait for the canvas."""
+    page.goto(f"{lab.url}/lab/tree/{notebook}?token={lab.token}")
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
+    page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+
+
+def code_notebook(site: Path, name: str, code: str) -> str:
+    """Write a one-cell notebook under the site's notebooks; its path for Lab."""
+    document = nbformat.v4.new_notebook()
+    document.cells = [nbformat.v4.new_code_cell(code)]
+    document.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
+    nbformat.write(document, site / "notebooks" / name)
+    return f"notebooks/{name}"
 
 
 def wait_drawn(page: Any, nodes: int, edges: int, timeout: float = 60) -> None:
@@ -129,11 +153,7 @@ def big_spender() -> int:
 
 
 def test_the_workbench_runs_a_campaign_in_jupyterlab(lab: Server, page: Any) -> None:
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_selector(".ajo-canvas canvas", timeout=60_000)
-    page.wait_for_function(ALL_CELLS_RAN, timeout=60_000)
+    run_notebook(page, lab, NOTEBOOK)
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
     page.locator(".ajo-workbench").scroll_into_view_if_needed()
 
