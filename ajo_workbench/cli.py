@@ -150,6 +150,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     publish.set_defaults(command=_publish)
 
+    confirm = commands.add_parser(
+        "confirm",
+        parents=[after, running],
+        help="confirm the send of a live campaign's waiting channel activities",
+    )
+    confirm.add_argument("campaign")
+    confirm.add_argument("activities", nargs="*", metavar="ACTIVITY")
+    confirm.add_argument(
+        "--all",
+        action="store_true",
+        dest="confirm_all",
+        help="confirm every channel activity that waits for it",
+    )
+    confirm.set_defaults(command=_confirm)
+
     signal = commands.add_parser(
         "signal", parents=[after, running], help="signal a live campaign"
     )
@@ -274,9 +289,11 @@ def _test(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     """Publish, confirm the sends asked for, and wait for the live execution.
 
-    The live execution runs in this process, so every channel activity that
-    would wait for Confirm send must be confirmed on the command line; otherwise
-    nothing is published.
+    An as-soon-as-possible campaign's live execution runs in this process, so
+    every channel activity that would wait for Confirm send must be confirmed on
+    the command line; otherwise nothing is published. A scheduled or
+    signal-triggered campaign runs later, in the service: ``confirm`` confirms
+    its sends then.
     """
     workspace = _workspace(args)
     definition = load_definition(args.file)
@@ -285,7 +302,7 @@ def _publish(args: argparse.Namespace) -> int:
         for activity in definition.activities
         if activity.type in CHANNEL_ADDRESS
         and definition.settings.send_confirmation
-        and definition.schedule.get("type") != "recurring"
+        and definition.schedule.get("type", "asap") == "asap"
         and activity.get("send_confirmation", True) is not False
     ]
     unconfirmed = [a for a in waiting if not args.confirm_all and a not in args.confirm]
@@ -302,6 +319,11 @@ def _publish(args: argparse.Namespace) -> int:
     live = campaign.publish()
     if live is None:
         print(f"{campaign.name}: published, status {campaign.status}")
+        if any(a.type in CHANNEL_ADDRESS for a in definition.activities):
+            print(
+                "its executions run in `ajo-workbench serve`; confirm the sends "
+                f"that wait with `ajo-workbench confirm {campaign.id} ACTIVITY`"
+            )
         return OK
     live.wait(args.timeout)
     while live.state == "waiting" and live.awaiting:
@@ -319,6 +341,50 @@ def _publish(args: argparse.Namespace) -> int:
         _print_summary(live, campaign.name, elapsed)
         print(f"status: {campaign.status}")
     return OK if live.state == "finished" else CAMPAIGN_ERRORS
+
+
+def _confirm(args: argparse.Namespace) -> int:
+    """Confirm sends of the live execution, wherever it runs.
+
+    When another process runs it (the service, a notebook), the confirmations are
+    recorded for that process, which sends; otherwise this process sends and
+    waits for the execution as ``publish`` does.
+    """
+    workspace = _workspace(args)
+    campaign = workspace.campaign(args.campaign)
+    live = campaign.latest_execution("live")
+    awaiting = list(live.awaiting) if live is not None else []
+    chosen = awaiting if args.confirm_all else list(args.activities)
+    if not chosen:
+        waiting = ", ".join(awaiting) or "none"
+        print(
+            f"error: name the channel activities to confirm, or --all "
+            f"(waiting for Confirm send: {waiting})",
+            file=sys.stderr,
+        )
+        return USAGE_ERRORS
+    for activity_id in chosen:
+        campaign.confirm_send(activity_id)
+    assert live is not None  # confirm_send refuses a campaign without one
+    here = workspace.running.get(live.id)
+    if here is None:
+        message = (
+            f"confirmed {', '.join(chosen)}: the process running execution "
+            f"{live.id} sends"
+        )
+        if args.json:
+            print(json.dumps({"execution_id": live.id, "confirmed": chosen}))
+        else:
+            print(message)
+        return OK
+    started = time.perf_counter()
+    here.wait(args.timeout)
+    if args.json:
+        print(json.dumps({**summary(here), "status": campaign.status}, indent=2))
+    else:
+        _print_summary(here, campaign.name, time.perf_counter() - started)
+        print(f"status: {campaign.status}")
+    return OK if here.state in ("finished", "waiting") else CAMPAIGN_ERRORS
 
 
 def _signal(args: argparse.Namespace) -> int:

@@ -73,6 +73,9 @@ class ExecutionState(StrEnum):
 FINAL = {ExecutionState.FINISHED, ExecutionState.STOPPED, ExecutionState.FAILED}
 
 STOP_LOOKUP = 0.2
+CONFIRM_LOOKUP = 0.5
+"""Seconds between two looks, while waiting for Confirm send, for confirmations
+and stops that other processes recorded."""
 """Seconds between looks for a stop that another process recorded (such as Stop
 campaign in a second notebook while this one sends)."""
 
@@ -142,6 +145,7 @@ class Execution:
         self._values: dict[str, pl.DataFrame] = {}
         self._filled: dict[str, pl.DataFrame] = {}
         self._released = threading.Event()
+        self._looking: threading.Thread | None = None
         self._sending = sending
         self._confirmed: set[str] = set()
         self._attributes: dict[str, frozenset[str]] = {}
@@ -515,20 +519,30 @@ class Execution:
             if self._state == ExecutionState.WAITING:
                 self._launch()
 
-    def confirm(self, activity_id: str) -> None:
-        """Let a channel activity that waits for Confirm send go on and send."""
+    def confirm(self, activity_id: str) -> bool:
+        """Let a channel activity that waits for Confirm send go on and send.
+
+        Returns False when another process had recorded its confirmation first
+        (the activity goes on all the same).
+        """
         if activity_id not in self.awaiting:
             waiting = ", ".join(self.awaiting) or "none"
             raise ExecutionError(
                 f"activity {activity_id!r} is not waiting for confirmation "
                 f"(waiting: {waiting})"
             )
-        self._log("info", "send confirmed", activity_id, action="confirm_send")
         with self._control:
+            first = self._journal.claim_confirmation(
+                self.id,
+                activity_id,
+                campaign_id=self.campaign_id,
+                message="send confirmed",
+            )
             self._confirmed.add(activity_id)
             self._set_task(activity_id, TaskStatus.NOT_RUN)
             if self._state == ExecutionState.WAITING:
                 self._launch()
+        return first
 
     def on_change(self, listener: Listener) -> None:
         """Call ``listener(execution)`` after each task and state change."""
@@ -710,6 +724,7 @@ class Execution:
         elif self.awaiting:
             self._log("info", f"waiting for Confirm send: {', '.join(self.awaiting)}")
             self._set_state(ExecutionState.WAITING)
+            self._look_elsewhere()
         elif self._due:
             moment = min(self._due.values()).isoformat()
             self._log("info", f"waiting for the clock (next: {moment})")
@@ -717,6 +732,42 @@ class Execution:
         else:
             self._log("info", "execution finished", action="finish")
             self._set_state(ExecutionState.FINISHED)
+
+    def _look_elsewhere(self) -> None:
+        """While waiting for Confirm send, follow what other processes record."""
+        looking = self._looking
+        if looking is not None and looking.is_alive():
+            return
+        self._looking = threading.Thread(
+            target=self._follow_elsewhere, name=f"ajo-confirm-{self.id}", daemon=True
+        )
+        self._looking.start()
+
+    def _follow_elsewhere(self) -> None:
+        """Apply the confirmations (and a stop) recorded by other processes, such as
+        a notebook confirming the send of an execution the service runs."""
+        database = self._journal.database
+        try:
+            while not self._released.wait(CONFIRM_LOOKUP):
+                if not database.path.exists():
+                    return  # the workspace was removed
+                with self._control:
+                    if self._state != ExecutionState.WAITING or not self.awaiting:
+                        return
+                    if self._stop_requested(at_once=True):
+                        self._finish_stopped()
+                        return
+                    recorded = self._journal.confirmations(self.id)
+                    fresh = [a for a in self.awaiting if a in recorded]
+                    if not fresh:
+                        continue
+                    for activity_id in fresh:
+                        self._confirmed.add(activity_id)
+                        self._set_task(activity_id, TaskStatus.NOT_RUN)
+                    self._launch()
+                    return
+        finally:
+            database.close()  # this thread's connection
 
     def _next_ready(self) -> Activity | None:
         """The next activity to run, in dependency order.
@@ -1353,12 +1404,7 @@ def revive_execution(
             execution._replay.add(activity_id)
         elif status in (TaskStatus.ABANDONED, TaskStatus.ERROR):
             execution._status[activity_id] = status
-    confirmed = journal.logs(execution_id=record["id"]).filter(
-        pl.col("action") == "confirm_send"
-    )
-    execution._confirmed.update(
-        str(a) for a in confirmed["activity_id"].drop_nulls().to_list()
-    )
+    execution._confirmed.update(journal.confirmations(record["id"]))
     execution._settled.set()
     return execution
 

@@ -206,6 +206,48 @@ class Journal:
         )
         return dict(row) if row else None
 
+    def claim_confirmation(
+        self,
+        execution_id: str,
+        activity_id: str,
+        *,
+        campaign_id: str,
+        message: str,
+        user: str | None = None,
+    ) -> bool:
+        """Record the Confirm send of a channel activity, unless one is recorded.
+
+        Check and record are one transaction, so of two processes confirming at
+        once exactly one records it; returns whether this call did.
+        """
+        with self.database.transaction() as connection:
+            found = connection.execute(
+                "SELECT 1 FROM logs WHERE execution_id = ? AND activity_id = ?"
+                " AND action = 'confirm_send' LIMIT 1",
+                (execution_id, activity_id),
+            ).fetchone()
+            if found is not None:
+                return False
+            self.log(
+                "info",
+                message,
+                campaign_id=campaign_id,
+                execution_id=execution_id,
+                activity_id=activity_id,
+                user=user,
+                action="confirm_send",
+            )
+        return True
+
+    def confirmations(self, execution_id: str) -> set[str]:
+        """The channel activities whose send was confirmed, by any process."""
+        rows = self.database.query(
+            "SELECT DISTINCT activity_id FROM logs WHERE execution_id = ?"
+            " AND action = 'confirm_send' AND activity_id IS NOT NULL",
+            (execution_id,),
+        )
+        return {str(row["activity_id"]) for row in rows}
+
     def executions(self, campaign_id: str) -> list[dict[str, Any]]:
         """Every execution of a campaign, oldest first."""
         rows = self.database.query(

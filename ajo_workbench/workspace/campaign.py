@@ -762,9 +762,46 @@ class Campaign:
             live.stop()
 
     def confirm_send(self, activity_id: str) -> None:
-        """Let a channel activity waiting for confirmation send."""
+        """Let a channel activity waiting for confirmation send.
+
+        When another process runs the live execution (the service, another
+        notebook), the confirmation is recorded for it: it sends within a second.
+        """
         self._act("confirm_send", activity_id=activity_id)
-        self._active("confirm_send", "live").confirm(activity_id)
+        elsewhere = self._running_elsewhere()
+        if elsewhere is None:
+            first = self._active("confirm_send", "live").confirm(activity_id)
+        elif activity_id not in elsewhere.awaiting:  # confirmed meanwhile
+            waiting = ", ".join(elsewhere.awaiting) or "none"
+            self._refused(
+                "confirm_send",
+                f"activity {activity_id!r} is not waiting for confirmation "
+                f"(waiting: {waiting})",
+            )
+            return
+        else:
+            first = self.workspace.journal.claim_confirmation(
+                elsewhere.id,
+                activity_id,
+                campaign_id=self.id,
+                message="send confirmed; the process running the execution sends",
+                user=self.workspace.user,
+            )
+        if not first:
+            self._refused(
+                "confirm_send",
+                f"another process confirmed the send of {activity_id!r} first",
+            )
+
+    def _running_elsewhere(self) -> Execution | None:
+        """The live execution, when a process that is still running owns it."""
+        execution = self.latest_execution("live")
+        if execution is None or execution.id in self.workspace.running:
+            return None
+        record = self.workspace.journal.execution(execution.id)
+        if record is None or record["state"] not in ("running", "waiting"):
+            return None
+        return execution if owner_alive(record["owner"]) else None
 
     def simulate_content(
         self,

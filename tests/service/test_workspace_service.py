@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -186,3 +187,57 @@ def test_serve_prints_a_generated_token(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def cli(folder: Path, *args: str) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "ajo_workbench.cli", "-w", str(folder), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_a_send_the_service_waits_on_is_confirmed_from_the_command_line(
+    served: tuple[ajo.Workspace, str],
+) -> None:
+    ws, _ = served
+    at = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    campaign_document = document("at-two", {"type": "once", "at": at})
+    campaign_document["settings"] = {"send_confirmation": True}
+    path = ws.path.parent / "at-two.json"
+    path.write_text(json.dumps(campaign_document))
+    # Published by a process that ends at once, so only the service follows the
+    # clock for it; no --confirm: the send is confirmed when the service runs it.
+    code, out, err = cli(ws.path, "publish", str(path))
+    assert code == 0, err
+    assert "confirm the sends that wait with `ajo-workbench confirm at-two" in out
+    campaign = ws.campaign("at-two")
+    assert campaign.status == "scheduled"
+
+    deadline = time.monotonic() + 60
+    while True:  # the service starts it when due; it waits for Confirm send
+        live = campaign.latest_execution("live")
+        if live is not None and live.awaiting == ("mail",):
+            break
+        assert time.monotonic() < deadline, "the service did not run the occurrence"
+        time.sleep(0.1)
+    assert live.id not in ws.running  # the service's process runs it
+
+    code, _, err = cli(ws.path, "confirm", "at-two")
+    assert code == 2 and "waiting for Confirm send: mail" in err
+    code, _, err = cli(ws.path, "confirm", "nowhere", "mail")
+    assert code == 2 and "nowhere" in err
+    code, out, err = cli(ws.path, "confirm", "at-two", "mail", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"execution_id": live.id, "confirmed": ["mail"]}
+
+    wait_finished(ws, live.id)
+    code, _, err = cli(ws.path, "confirm", "at-two", "mail")  # nothing waits now
+    assert code == 1 and "confirm_send is not allowed (" in err
+    events = ws.feedback_events.filter(pl.col("execution_id") == live.id)
+    assert events.height == live.count("t1") > 0  # one per targeted profile
+    sent = events.filter(pl.col("status") == "sent").height
+    assert len(list((ws.path / "outbox" / "email").glob("*.json"))) == sent
