@@ -193,12 +193,20 @@ class Execution:
         return self._stop.is_set()
 
     def wait(self, timeout: float | None = None) -> Execution:
-        """Block until the execution is finished, paused, waiting or over."""
-        if not self._settled.wait(timeout):
-            raise TimeoutError(
-                f"execution {self.id} still {self.state} after {timeout} s"
-            )
-        return self
+        """Block until the execution is finished, paused, waiting or over.
+
+        An execution of this process that waits for Confirm send first takes the
+        confirmations other processes recorded, and goes on with them.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._settled.wait(left):
+                raise TimeoutError(
+                    f"execution {self.id} still {self.state} after {timeout} s"
+                )
+            if not self._take_recorded():
+                return self
 
     def task_status(self, activity_id: str) -> str:
         """The status of an activity's task."""
@@ -757,17 +765,28 @@ class Execution:
                     if self._stop_requested(at_once=True):
                         self._finish_stopped()
                         return
-                    recorded = self._journal.confirmations(self.id)
-                    fresh = [a for a in self.awaiting if a in recorded]
-                    if not fresh:
-                        continue
-                    for activity_id in fresh:
-                        self._confirmed.add(activity_id)
-                        self._set_task(activity_id, TaskStatus.NOT_RUN)
-                    self._launch()
+                if self._take_recorded():
                     return
         finally:
             database.close()  # this thread's connection
+
+    def _take_recorded(self) -> bool:
+        """Go on with the confirmations other processes recorded, if this process
+        runs the execution and it waits for them; returns whether it went on."""
+        with self._control:
+            if self._looking is None or self._state != ExecutionState.WAITING:
+                return False  # not settled here: another process runs it
+            if not self.awaiting:
+                return False
+            recorded = self._journal.confirmations(self.id)
+            fresh = [a for a in self.awaiting if a in recorded]
+            if not fresh:
+                return False
+            for activity_id in fresh:
+                self._confirmed.add(activity_id)
+                self._set_task(activity_id, TaskStatus.NOT_RUN)
+            self._launch()
+            return True
 
     def _next_ready(self) -> Activity | None:
         """The next activity to run, in dependency order.

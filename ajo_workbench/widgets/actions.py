@@ -83,6 +83,8 @@ class ActionBar(widgets.HBox):
                 reason = available[action]
             button.disabled = reason is not None
             button.tooltip = ACTION_HELP[action] if reason is None else reason
+            if action != self.armed:  # a refused action is grey, whatever its colour
+                button.button_style = "" if button.disabled else STYLES.get(action, "")
         if self.armed and self.buttons[self.armed].disabled:
             self._disarm()
 

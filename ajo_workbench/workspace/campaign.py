@@ -21,6 +21,7 @@ from ajo_workbench.engine import (
 )
 from ajo_workbench.errors import (
     DefinitionError,
+    ExecutionError,
     LifecycleError,
     SignalNotAcceptedError,
     SignalThrottledError,
@@ -770,7 +771,11 @@ class Campaign:
         self._act("confirm_send", activity_id=activity_id)
         elsewhere = self._running_elsewhere()
         if elsewhere is None:
-            first = self._active("confirm_send", "live").confirm(activity_id)
+            try:
+                first = self._active("confirm_send", "live").confirm(activity_id)
+            except ExecutionError as error:  # confirmed elsewhere meanwhile
+                self._refused("confirm_send", str(error))
+                return
         elif activity_id not in elsewhere.awaiting:  # confirmed meanwhile
             waiting = ", ".join(elsewhere.awaiting) or "none"
             self._refused(

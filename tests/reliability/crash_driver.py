@@ -233,6 +233,10 @@ def race(ws: ajo.Workspace, folder: Path, steps: list[str]) -> None:
         if execution is not None:
             execution.wait(120)
         print(f"won {number}", flush=True)
+    # A process does not leave while its executions go on (a confirmation another
+    # process recorded lets one of them go on).
+    for running in list(ws.running.values()):
+        running.wait(120)
 
 
 def test_loop(ws: ajo.Workspace, campaign_id: str, runs: int) -> None:

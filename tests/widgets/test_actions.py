@@ -115,6 +115,8 @@ def test_publish_is_greyed_out_while_errors_exist(
     try:
         publish = bench.actions.buttons["publish"]
         assert publish.disabled
+        assert publish.button_style == ""  # grey, not the blue of an allowed publish
+        assert bench.actions.buttons["start"].button_style == ""
         assert "validation found" in publish.tooltip
         assert "no_such_column" in publish.tooltip
         assert bench.header.alerts_button.description.startswith("1 error(s)")
@@ -141,10 +143,12 @@ def test_clicking_start_runs_a_test_and_paints_the_canvas(bench: Workbench) -> N
 
 
 def test_clicking_publish_makes_it_live(bench: Workbench) -> None:
+    assert bench.actions.buttons["publish"].button_style == "primary"
     bench.actions.buttons["publish"].click()
     assert bench.campaign.status == "live"
     assert ">live<" in bench.header.title.value
     assert bench.actions.buttons["publish"].disabled
+    assert bench.actions.buttons["publish"].button_style == ""
     assert not bench.actions.buttons["stop_campaign"].disabled
 
 
