@@ -178,6 +178,7 @@ class PropertiesPane(widgets.VBox):
         ``confirm_refused`` says why the lifecycle refuses it.
         """
         activity = definition.activity(activity_id)
+        again = self.showing == ("activity", activity_id)
         self.showing = ("activity", activity_id)
         self.preview_box.layout.display = "none"
         channel = activity.spec.category == "channel"
@@ -185,7 +186,11 @@ class PropertiesPane(widgets.VBox):
         self.confirm_button.disabled = confirm_refused is not None
         self.confirm_button.tooltip = confirm_refused or "let this activity send"
         self.simulate_box.layout.display = None if channel else "none"
-        self.simulation.value = ""
+        same_run = (execution.id if execution else None) == (
+            self._execution.id if self._execution else None
+        )
+        if not (again and same_run):
+            self.simulation.value = ""  # the messages shown were of another one
         self._execution = execution
         self.title.value = (
             f"<b>{escape(activity.label or activity.id)}</b> "

@@ -395,6 +395,10 @@ def test_simulate_content_shows_the_message_for_chosen_profiles(
     )
     for address in first["address"].to_list():
         assert f"<td>{escape(address or '(no address)')}</td>" in pane.simulation.value
+    ran.refresh()  # what a live refresh does: the messages stay on screen
+    assert pane.simulation.value.count('class="ajo-simulation"') == 3
+    ran.select("activity", "sms_fr")  # another activity: its own, none yet
+    assert pane.simulation.value == ""
     ran.select("transition", "t4")
     assert pane.simulate_box.layout.display == "none"
 
