@@ -17,6 +17,8 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -259,9 +261,10 @@ print("ended", live.state, campaign.status, flush=True)
 """
 
 
-def own_live_execution(folder: Path, campaign_id: str) -> subprocess.Popen[str]:
+@contextmanager
+def live_elsewhere(folder: Path, campaign_id: str) -> Iterator[subprocess.Popen[str]]:
     """A process that publishes a campaign and runs its live execution, which
-    waits for Confirm send; it returns once it has printed what it waits for."""
+    waits for Confirm send; entered once it has printed what it waits for."""
     script = folder.parent / "owner.py"
     script.write_text(OWNER)
     owner = subprocess.Popen(
@@ -269,9 +272,14 @@ def own_live_execution(folder: Path, campaign_id: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert owner.stdout is not None
-    assert owner.stdout.readline().strip() == "waiting mail"
-    return owner
+    try:
+        assert owner.stdout is not None
+        assert owner.stdout.readline().strip() == "waiting mail"
+        yield owner
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
 
 
 def test_a_send_confirmed_in_another_process_is_sent_by_the_owner(
@@ -281,32 +289,32 @@ def test_a_send_confirmed_in_another_process_is_sent_by_the_owner(
 
     folder = workspace.path
     campaign = workspace.load_campaign(mailing("far", "profile_id <= 200", True))
-    owner = own_live_execution(folder, "far")
-    bench = Workbench(campaign, refresh_interval=0.05, watch_interval=0.1)
-    try:
-        live = campaign.latest_execution("live")
-        assert live is not None and live.awaiting == ("mail",)
-        with pytest.raises(ajo.LifecycleError, match="'who' is not waiting"):
-            campaign.confirm_send("who")
-        bench.select("activity", "mail")
-        bench.properties.confirm_button.click()  # this process does not run it
-        assert bench.errors.last is None
-        out, _ = owner.communicate(timeout=60)
-        assert out.strip() == "ended finished completed"
-        ws = reopen(folder)
-        check_deliveries(ws)
-        events = ws.feedback_events.filter(pl.col("execution_id") == live.id)
-        assert events.height == live.count("t1") > 0  # one per targeted profile
-        confirmed = ws.campaign("far").logs.filter(pl.col("action") == "confirm_send")
-        assert confirmed["user"].drop_nulls().to_list()  # who confirmed is kept
-        deadline = time.monotonic() + 10
-        while ">completed<" not in bench.header.title.value:
-            assert time.monotonic() < deadline, bench.header.title.value
-            time.sleep(0.05)
-    finally:
-        bench.close()
-        if owner.poll() is None:
-            owner.kill()
+    with live_elsewhere(folder, "far") as owner:
+        bench = Workbench(campaign, refresh_interval=0.05, watch_interval=0.1)
+        try:
+            live = campaign.latest_execution("live")
+            assert live is not None and live.awaiting == ("mail",)
+            with pytest.raises(ajo.LifecycleError, match="'who' is not waiting"):
+                campaign.confirm_send("who")
+            bench.select("activity", "mail")
+            bench.properties.confirm_button.click()  # this process does not run it
+            assert bench.errors.last is None
+            out, _ = owner.communicate(timeout=60)
+            assert out.strip() == "ended finished completed"
+            ws = reopen(folder)
+            check_deliveries(ws)
+            events = ws.feedback_events.filter(pl.col("execution_id") == live.id)
+            assert events.height == live.count("t1") > 0  # one per targeted profile
+            confirmed = ws.campaign("far").logs.filter(
+                pl.col("action") == "confirm_send"
+            )
+            assert confirmed["user"].drop_nulls().to_list()  # who confirmed is kept
+            deadline = time.monotonic() + 10
+            while ">completed<" not in bench.header.title.value:
+                assert time.monotonic() < deadline, bench.header.title.value
+                time.sleep(0.05)
+        finally:
+            bench.close()
 
 
 def test_a_waiting_execution_stopped_in_another_process_stops(
@@ -314,14 +322,10 @@ def test_a_waiting_execution_stopped_in_another_process_stops(
 ) -> None:
     folder = workspace.path
     campaign = workspace.load_campaign(mailing("halt", "profile_id <= 200", True))
-    owner = own_live_execution(folder, "halt")
-    try:
+    with live_elsewhere(folder, "halt") as owner:
         campaign.stop_campaign()
         out, _ = owner.communicate(timeout=60)
         assert out.strip() == "ended stopped stopped"
-    finally:
-        if owner.poll() is None:
-            owner.kill()
     assert not (folder / "outbox").exists()  # nothing was sent
     messages = reopen(folder).campaign("halt").logs["message"].to_list()
     assert "stop recorded by another process: execution stopped" in messages
