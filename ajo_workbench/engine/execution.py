@@ -73,11 +73,11 @@ class ExecutionState(StrEnum):
 FINAL = {ExecutionState.FINISHED, ExecutionState.STOPPED, ExecutionState.FAILED}
 
 STOP_LOOKUP = 0.2
+"""Seconds between looks for a stop that another process recorded (such as Stop
+campaign in a second notebook while this one sends)."""
 CONFIRM_LOOKUP = 0.5
 """Seconds between two looks, while waiting for Confirm send, for confirmations
 and stops that other processes recorded."""
-"""Seconds between looks for a stop that another process recorded (such as Stop
-campaign in a second notebook while this one sends)."""
 
 
 @dataclass(frozen=True)
@@ -527,18 +527,22 @@ class Execution:
             if self._state == ExecutionState.WAITING:
                 self._launch()
 
-    def confirm(self, activity_id: str) -> bool:
-        """Let a channel activity that waits for Confirm send go on and send.
-
-        Returns False when another process had recorded its confirmation first
-        (the activity goes on all the same).
-        """
+    def check_awaiting(self, activity_id: str) -> None:
+        """Raise ExecutionError unless the activity waits for Confirm send."""
         if activity_id not in self.awaiting:
             waiting = ", ".join(self.awaiting) or "none"
             raise ExecutionError(
                 f"activity {activity_id!r} is not waiting for confirmation "
                 f"(waiting: {waiting})"
             )
+
+    def confirm(self, activity_id: str) -> bool:
+        """Let a channel activity that waits for Confirm send go on and send.
+
+        Returns False when another process had recorded its confirmation first
+        (the activity goes on all the same).
+        """
+        self.check_awaiting(activity_id)
         with self._control:
             first = self._journal.claim_confirmation(
                 self.id,

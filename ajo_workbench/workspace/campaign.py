@@ -770,28 +770,21 @@ class Campaign:
         """
         self._act("confirm_send", activity_id=activity_id)
         elsewhere = self._running_elsewhere()
-        if elsewhere is None:
-            try:
+        try:
+            if elsewhere is None:
                 first = self._active("confirm_send", "live").confirm(activity_id)
-            except ExecutionError as error:  # confirmed elsewhere meanwhile
-                self._refused("confirm_send", str(error))
-                return
-        elif activity_id not in elsewhere.awaiting:  # confirmed meanwhile
-            waiting = ", ".join(elsewhere.awaiting) or "none"
-            self._refused(
-                "confirm_send",
-                f"activity {activity_id!r} is not waiting for confirmation "
-                f"(waiting: {waiting})",
-            )
+            else:
+                elsewhere.check_awaiting(activity_id)
+                first = self.workspace.journal.claim_confirmation(
+                    elsewhere.id,
+                    activity_id,
+                    campaign_id=self.id,
+                    message="send confirmed; the process running the execution sends",
+                    user=self.workspace.user,
+                )
+        except ExecutionError as error:  # confirmed elsewhere meanwhile
+            self._refused("confirm_send", str(error))
             return
-        else:
-            first = self.workspace.journal.claim_confirmation(
-                elsewhere.id,
-                activity_id,
-                campaign_id=self.id,
-                message="send confirmed; the process running the execution sends",
-                user=self.workspace.user,
-            )
         if not first:
             self._refused(
                 "confirm_send",
